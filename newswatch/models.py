@@ -1,0 +1,205 @@
+"""Typed records passed between the stages: config objects, parsed documents, developments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+SourceKind = Literal["feed", "page", "sitemap", "listing"]
+SOURCE_KINDS: tuple[SourceKind, ...] = ("feed", "page", "sitemap", "listing")
+DevelopmentKind = Literal["new_story", "update", "figure"]
+NotifyMode = Literal["digest", "none", "instant"]
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """Per-source fetch and monitoring settings; durations are in seconds."""
+
+    interval: float = 600.0
+    timeout: float = 20.0
+    per_host_delay: float = 1.0
+    max_age: float = 3 * 86400.0
+    watch_for: float = 86400.0
+    max_bytes: int = 5_000_000
+    user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    kind: SourceKind
+    url: str
+    settings: FetchSettings
+    links: str | None = None  # CSS selector for article links on a listing page
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    any: tuple[str, ...]
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    measures: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (measure name, cue words)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    name: str
+    url: str  # apprise URL with ${VAR} already expanded: a secret, never print it
+    topics: tuple[str, ...]
+    digest: str | None = None  # None = instant; "hourly" | "daily HH:MM" | a cron expression
+
+    @property
+    def is_email(self) -> bool:
+        return self.url.split(":", 1)[0].lower() in {"mailto", "mailtos"}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str
+    store: str
+    defaults: FetchSettings
+    sources: tuple[Source, ...]
+    topics: tuple[Topic, ...]
+    channels: tuple[Channel, ...]
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+# --- parsed documents (what parsers/ returns) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of an RSS/Atom/JSON feed."""
+
+    url: str  # absolute link to the article
+    title: str = ""
+    guid: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    summary: str = ""  # plain text
+
+
+@dataclass(frozen=True, slots=True)
+class SitemapEntry:
+    url: str
+    lastmod: datetime | None = None
+    title: str = ""  # news:title when present
+    published: datetime | None = None  # news:publication_date when present
+
+
+@dataclass(frozen=True, slots=True)
+class Sitemap:
+    """A parsed sitemap: page entries, or child sitemaps for a sitemap index."""
+
+    entries: tuple[SitemapEntry, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListingLink:
+    url: str
+    title: str = ""
+
+
+@dataclass(slots=True)
+class Article:
+    """An extracted article page (SPEC 8)."""
+
+    title: str = ""
+    paragraphs: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    updated: datetime | None = None
+    authors: list[str] = field(default_factory=list)
+    language: str | None = None
+    canonical_url: str | None = None
+    url: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class PageEntry:
+    """One entry of a live page (a timestamped post), or the whole page body when it has none."""
+
+    id: str  # stable anchor/id when the page gives one, else a hash of the entry text
+    title: str = ""
+    paragraphs: tuple[str, ...] = ()
+    published: datetime | None = None
+
+
+@dataclass(slots=True)
+class LivePage:
+    title: str = ""
+    entries: list[PageEntry] = field(default_factory=list)
+    canonical_url: str | None = None
+    language: str | None = None
+    updated: datetime | None = None
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for e in self.entries for p in e.paragraphs]
+
+
+# --- fetching ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP validators stored per URL for conditional requests."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    content: bytes = b""  # decoded (decompressed) body; empty when not modified
+    content_type: str = ""
+    validators: Validators = Validators()
+    not_modified: bool = False
+    elapsed: float = 0.0
+
+
+# --- what the monitor decides --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A topic matching an article: the terms that matched and the evidence paragraphs."""
+
+    topic: str
+    terms: tuple[str, ...]
+    evidence: tuple[str, ...]  # paragraphs (or title) containing an `any` term
+
+
+@dataclass(frozen=True, slots=True)
+class Development:
+    """Something a reader did not know: a new story, an update, a figure change."""
+
+    fingerprint: str  # unique key in the store: a re-run cannot record it twice
+    kind: DevelopmentKind
+    topic: str
+    source: str
+    url: str
+    title: str
+    text: tuple[str, ...]  # the sentences/paragraphs to show (new text only for updates)
+    published: datetime | None
+    detected: datetime
+    terms: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()  # every source carrying the story
+    reason: dict[str, object] = field(default_factory=dict)  # why it fired, stored as JSON
