@@ -1,0 +1,269 @@
+"""The `newswatch` command: parses arguments, loads config, runs a pipeline stage, sets exit status."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+
+from newswatch.config import describe, load_config, parse_duration
+from newswatch.errors import ConfigError, NewswatchError
+from newswatch.models import Config
+from newswatch.report import RunReport, SourceReport
+
+DEFAULT_CONFIG = "config/newswatch.yaml"
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class UsageError(NewswatchError):
+    """Bad command-line usage (exit 2)."""
+
+
+def parse_when(value: str, now: datetime | None = None) -> datetime:
+    """ISO 8601 date or datetime (UTC when no offset) or a relative age like `7d`, `12h`."""
+    now = now or datetime.now(UTC)
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?\s*[smhd]", text):
+        try:
+            return now - timedelta(seconds=parse_duration(text))
+        except ConfigError as exc:
+            raise UsageError(f"bad time {value!r}: {exc.problem}") from exc
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(
+            f"bad time {value!r}: use an ISO 8601 date or datetime (2022-02-28, "
+            "2022-02-28T14:00) or a relative age (7d, 12h)"
+        ) from exc
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _until(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    dt = parse_when(value)
+    # A bare date as the end of a window means the whole of that day.
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        dt += timedelta(days=1) - timedelta(microseconds=1)
+    return dt
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-c", "--config", default=DEFAULT_CONFIG, help=f"config file (default {DEFAULT_CONFIG})"
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser = argparse.ArgumentParser(
+        prog="newswatch",
+        description="Watch news sources and alert on new developments on the topics you track.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="one monitoring cycle, then exit")
+    bf = sub.add_parser("backfill", parents=[common], help="process items published in a window")
+    bf.add_argument("--since", required=True, help="ISO date/datetime or age like 7d")
+    bf.add_argument("--until", help="ISO date/datetime or age (default: now)")
+    bf.add_argument("--source", action="append", dest="sources", metavar="NAME", default=None)
+    bf.add_argument("--notify", choices=["digest", "none", "instant"], default="digest")
+    dg = sub.add_parser("digest", parents=[common], help="send what digest channels collected")
+    dg.add_argument("--channel", metavar="NAME")
+    dg.add_argument(
+        "--due-only", action="store_true", help="only digests whose schedule time has come"
+    )
+    sv = sub.add_parser("serve", parents=[common], help="serve the flows on their schedules")
+    sv.add_argument("--limit", type=int, default=2, help="flow runs at once (default 2)")
+    ck = sub.add_parser("check", parents=[common], help="validate config; --fetch: dry run")
+    ck.add_argument("--fetch", action="store_true", help="fetch once, show what would alert")
+    dm = sub.add_parser("demo", parents=[common], help="replay a news day on localhost")
+    dm.add_argument("--fast", action="store_true", help="no pause between cycles")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, UsageError) as exc:
+        err_console.print(f"newswatch: error: {exc}", markup=False)
+        return EXIT_USAGE
+    except NewswatchError as exc:
+        err_console.print(f"newswatch: {exc}", markup=False)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        err_console.print("newswatch: interrupted", markup=False)
+        return 130
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def _prefect_api() -> bool:
+    return bool(os.environ.get("PREFECT_API_URL"))
+
+
+def _print_source(rep: SourceReport) -> None:
+    console.print(f"  {rep.line()}", markup=False)
+    for err in rep.item_errors[:5]:
+        console.print(f"    ! {err}", markup=False)
+    for d in rep.developments:
+        console.print(f"    + [{d.topic}] {d.kind}: {d.title} <{d.url}>", markup=False)
+
+
+def _print_report(report: RunReport) -> int:
+    for c in report.deliveries:
+        if c.sent or c.failed:
+            state = f"sent {c.sent}" + (f", {c.failed} waiting: {c.error}" if c.failed else "")
+            console.print(f"  channel {c.channel} ({c.mode}): {state}", markup=False)
+    console.print(report.summary(), markup=False)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if _prefect_api():
+        from flows.monitor import monitor
+
+        monitor(config=args.config)
+        return EXIT_OK
+    from newswatch.pipeline import Runtime, run_cycle
+
+    with Runtime.open(config) as rt, _progress("monitoring"):
+        return _print_report(run_cycle(rt, on_source=_print_source))
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    config = _config(args)
+    since, until = parse_when(args.since), _until(args.until)
+    if since > until:
+        raise UsageError(f"--since {args.since} is after --until {args.until or 'now'}")
+    known = {s.name for s in config.sources}
+    for name in args.sources or []:
+        if name not in known:
+            raise UsageError(f"--source {name}: no such source in {args.config}")
+    if _prefect_api():
+        from flows.backfill import backfill
+
+        backfill(
+            config=args.config,
+            since=since.isoformat(),
+            until=until.isoformat(),
+            sources=args.sources,
+            notify=args.notify,
+        )
+        return EXIT_OK
+    from newswatch.pipeline import Runtime, run_backfill
+
+    with Runtime.open(config) as rt, _progress("backfilling"):
+        report = run_backfill(rt, since, until, args.sources, args.notify, on_source=_print_source)
+    return _print_report(report)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.channel and args.channel not in {c.name for c in config.channels}:
+        raise UsageError(f"--channel {args.channel}: no such channel in {args.config}")
+    if _prefect_api():
+        from flows.digest import digest
+
+        digest(config=args.config, channel=args.channel, due_only=args.due_only)
+        return EXIT_OK
+    from newswatch.pipeline import Runtime, run_digest
+
+    with Runtime.open(config) as rt:
+        return _print_report(run_digest(rt, args.channel, args.due_only))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    console.print(describe(config), markup=False)
+    if not args.fetch:
+        return EXIT_OK
+    from newswatch.pipeline import Runtime, run_check
+
+    console.print("\nFetching each source once (nothing is sent, nothing is stored):", markup=False)
+    with Runtime.open(config, store_url=_readonly_store(config.store)) as rt:
+        report = run_check(rt, on_source=_print_check)
+    console.print(report.summary().replace("message(s) sent", "message(s) would be sent"))
+    return EXIT_OK
+
+
+def _readonly_store(url: str) -> str:
+    """The configured store when it exists; otherwise an empty in-memory one (nothing written)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not os.path.exists(parsed.database):
+            return "sqlite://"
+    return url
+
+
+def _print_check(rep: SourceReport) -> None:
+    console.print(f"  {rep.line()}", markup=False)
+    for d in rep.developments:
+        r = d.reason
+        console.print(
+            f"    would alert [{d.topic}] {d.kind}: {d.title} <{d.url}>\n"
+            f"      why: terms {', '.join(d.terms)}; nearest known story: "
+            f"{r.get('nearest') or 'none'} (similarity {r.get('similarity') or 0}); "
+            f"sources: {', '.join(d.outlets)}",
+            markup=False,
+        )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _config(args)
+    from flows.serve import serve
+
+    serve(config=args.config, limit=args.limit)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from newswatch.demo.run import run_demo
+
+    config = args.config if args.config != DEFAULT_CONFIG else "config/demo.yaml"
+    return run_demo(config, fast=args.fast, console=console)
+
+
+class _progress:  # noqa: N801 - used as a context manager like a function
+    """A spinner on a terminal; nothing otherwise (plain lines are printed as sources finish)."""
+
+    def __init__(self, what: str) -> None:
+        self.status = console.status(what + "…") if console.is_terminal else None
+
+    def __enter__(self) -> None:
+        if self.status:
+            self.status.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status:
+            self.status.__exit__(*exc)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "backfill": cmd_backfill,
+    "digest": cmd_digest,
+    "serve": cmd_serve,
+    "check": cmd_check,
+    "demo": cmd_demo,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,451 @@
+"""Loads the YAML config once into frozen, validated objects; every error names the file and key.
+
+Strings may refer to the environment: ``${VAR}`` is replaced by the variable's value and is an
+error when the variable is unset or empty; ``${VAR:-fallback}`` uses ``fallback`` (which cannot
+contain ``}``) in that case; ``$${`` is a literal ``${``. Expanded values are never echoed in
+error messages. Digests are ``hourly``, ``daily HH:MM`` (24-hour clock, UTC) or a 5-field cron
+expression (UTC).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import soupsieve
+import yaml
+from cronsim import CronSim, CronSimError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from newswatch.errors import ConfigError
+from newswatch.matching import term_pattern
+from newswatch.models import SOURCE_KINDS, Channel, Config, FetchSettings, Source, Topic
+
+__all__ = [
+    "DEFAULT_STORE",
+    "describe",
+    "digest_cron",
+    "format_duration",
+    "load_config",
+    "mask_url",
+    "parse_digest",
+    "parse_duration",
+]
+
+DEFAULT_STORE = "sqlite:///state/newswatch.db"
+MAX_CONFIG_BYTES = 2_000_000
+# YAML aliases can make a tiny file expand to billions of values; a real config has hundreds.
+MAX_VALUES = 200_000
+
+_SETTING_KEYS = ("interval", "timeout", "per_host_delay", "max_age", "watch_for")
+_MUST_BE_POSITIVE = frozenset({"interval", "timeout", "max_age"})
+_DEFAULT_KEYS = frozenset({*_SETTING_KEYS, "max_bytes", "user_agent"})
+_TOP_KEYS = frozenset({"store", "defaults", "sources", "topics", "channels"})
+_SOURCE_KEYS = frozenset({"name", *SOURCE_KINDS, "links", *_DEFAULT_KEYS})
+_TOPIC_KEYS = frozenset({"name", "any", "all", "none", "measures"})
+_CHANNEL_KEYS = frozenset({"name", "url", "topics", "digest"})
+
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhd])+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_VAR = re.compile(r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_]\w*)(?::-(?P<fallback>[^}]*))?\})?")
+_DAILY = re.compile(r"daily (\d{1,2}):(\d{2})")
+_APPRISE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_HOSTNAME = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+|localhost|\[[0-9A-Fa-f:.]+\]")
+_CRON_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+# Query parameters of apprise URLs that name recipients or formatting, never credentials.
+_SAFE_QUERY_KEYS = frozenset(
+    {"to", "cc", "bcc", "from", "name", "format", "overflow", "subject", "mode", "lang",
+     "priority", "tags", "channel", "channels", "footer", "image", "avatar", "verify", "smtp",
+     "port", "secure", "reply"}
+)  # fmt: skip
+_SECRET_QUERY_KEY = re.compile(r"key|token|secret|pass|auth|sig|session|credential", re.I)
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``30s``, ``10m``, ``24h``, ``3d``, ``1h30m`` or a plain number of seconds.
+
+    Raises ValueError (so it also works as an argparse ``type=``) for negatives and garbage.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER.fullmatch(text):
+            seconds = float(text)
+        elif _DURATION.fullmatch(text):
+            seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+        else:
+            raise ValueError(f"not a duration: {value!r} (use 30s, 10m, 24h, 3d or seconds)")
+    else:
+        seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"not a duration: {value!r} (must be zero or more seconds)")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest of ``3d``, ``24h``... that says exactly `seconds`."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def parse_digest(value: str) -> str:
+    """The normalised digest spec; ValueError unless hourly, daily HH:MM or 5-field cron."""
+    text = " ".join(value.split())
+    if text.lower() == "hourly":
+        return "hourly"
+    daily = _DAILY.fullmatch(text.lower())
+    if daily:
+        hour, minute = int(daily.group(1)), int(daily.group(2))
+        if hour < 24 and minute < 60:
+            return f"daily {hour:02d}:{minute:02d}"
+        raise ValueError(f"{text!r} is not a time of day (daily HH:MM, 24-hour clock, UTC)")
+    if len(text.split()) == 5:
+        try:
+            CronSim(text, _CRON_ORIGIN)
+        except (CronSimError, ValueError, IndexError, KeyError) as exc:
+            raise ValueError(f"{text!r} is not a valid cron expression: {exc}") from None
+        return text
+    raise ValueError(f"{text!r}: use hourly, daily HH:MM (UTC) or a 5-field cron expression")
+
+
+def digest_cron(spec: str) -> str:
+    """The 5-field cron expression (UTC) for a spec returned by :func:`parse_digest`."""
+    if spec == "hourly":
+        return "0 * * * *"
+    if spec.startswith("daily "):
+        hour, minute = spec[6:].split(":")
+        return f"{int(minute)} {int(hour)} * * *"
+    return spec
+
+
+# --- reading and ${VAR} expansion -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Ctx:
+    path: str
+    env: Mapping[str, str]
+    expanded: set[str] = field(default_factory=set)  # keys whose value came from ${VAR}
+    values: int = 0
+
+    def error(self, key: str | None, problem: str) -> ConfigError:
+        return ConfigError(problem, path=self.path, key=key)
+
+    def show(self, key: str, value: object) -> str:
+        return "(value hidden: it comes from ${...})" if key in self.expanded else repr(value)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping, which YAML would silently drop."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node.value, str):
+                continue
+            if key_node.value in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", mark
+                )
+            seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(ctx: _Ctx) -> object:
+    try:
+        with open(ctx.path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ctx.error(None, f"cannot read the config file: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ctx.error(None, f"the file is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        return yaml.load(data.decode("utf-8"), Loader=_Loader)  # noqa: S506 (a SafeLoader)
+    except UnicodeDecodeError as exc:
+        raise ctx.error(None, f"not UTF-8 text (byte {exc.start})") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ctx.error(None, f"YAML syntax error at {where}{exc.problem or exc}") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise ctx.error(None, f"YAML error: {type(exc).__name__}") from None
+
+
+def _expand_string(text: str, key: str, ctx: _Ctx) -> str:
+    if "${" not in text:
+        return text
+
+    def substitute(m: re.Match[str]) -> str:
+        if m.group(0) == "$${":
+            return "${"
+        name = m.group("name")
+        if name is None:
+            raise ctx.error(key, "malformed ${...}: write ${NAME}, ${NAME:-fallback} or $${")
+        ctx.expanded.add(key)
+        value = ctx.env.get(name)
+        if value:
+            return value
+        if m.group("fallback") is not None:
+            return m.group("fallback")
+        raise ctx.error(key, f"environment variable {name} is not set (or is empty)")
+
+    return _VAR.sub(substitute, text)
+
+
+def _expand(node: object, key: str, ctx: _Ctx) -> object:
+    ctx.values += 1
+    if ctx.values > MAX_VALUES:
+        raise ctx.error(None, f"more than {MAX_VALUES} values (YAML aliases expanding?)")
+    if isinstance(node, str):
+        return _expand_string(node, key, ctx)
+    if isinstance(node, list):
+        return [_expand(v, f"{key}[{i}]", ctx) for i, v in enumerate(node)]
+    if isinstance(node, dict):
+        return {k: _expand(v, f"{key}.{k}" if key else str(k), ctx) for k, v in node.items()}
+    return node
+
+
+# --- shapes and types -------------------------------------------------------------------------
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean (YAML reads yes/no/on/off/true/false as booleans: quote it)"
+    names = {dict: "a mapping", list: "a list", str: "a string", int: "a number"}
+    return "empty" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _mapping(value: object, key: str, ctx: _Ctx, allowed: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ctx.error(key or None, f"must be a mapping of keys to values, not {_kind(value)}")
+    for name in value:
+        where = f"{key}.{name}" if key else str(name)
+        if not isinstance(name, str):
+            raise ctx.error(where, f"keys must be words, not {_kind(name)}")
+        if name not in allowed:
+            close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(allowed))}"
+            raise ctx.error(where, f"unknown key {name!r} ({hint})")
+    return value
+
+
+def _string(value: object, key: str, ctx: _Ctx) -> str:
+    if not isinstance(value, str):
+        raise ctx.error(key, f"must be a string, not {_kind(value)}")
+    if not value.strip():
+        raise ctx.error(key, "must not be empty")
+    if any(ch in value for ch in "\r\n\x00"):
+        raise ctx.error(key, "must be on one line")
+    return value.strip()
+
+
+def _list(value: object, key: str, ctx: _Ctx, *, required: bool) -> list[Any]:
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        raise ctx.error(key, f"must be a list, not {_kind(value)}")
+    if required and not value:
+        raise ctx.error(key, "must list at least one entry")
+    return value
+
+
+def _name(m: dict[str, Any], key: str, seen: set[str], ctx: _Ctx) -> str:
+    if m.get("name") is None:
+        raise ctx.error(f"{key}.name", "missing: every entry needs a name")
+    name = _string(m["name"], f"{key}.name", ctx)
+    if name in seen:
+        raise ctx.error(f"{key}.name", f"duplicate name {name!r}")
+    seen.add(name)
+    return name
+
+
+def _duration(value: object, key: str, ctx: _Ctx, *, positive: bool) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        shown = ctx.show(key, value)
+        raise ctx.error(key, f"bad duration {shown}: use 30s, 10m, 24h, 3d or seconds") from None
+    if positive and seconds == 0:
+        raise ctx.error(key, "must be more than zero")
+    return seconds
+
+
+def _settings(m: dict[str, Any], base: FetchSettings, key: str, ctx: _Ctx) -> FetchSettings:
+    changes: dict[str, Any] = {}
+    for name in _SETTING_KEYS:
+        if name in m:
+            where = f"{key}.{name}"
+            changes[name] = _duration(m[name], where, ctx, positive=name in _MUST_BE_POSITIVE)
+    if "max_bytes" in m:
+        size = m["max_bytes"]
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise ctx.error(f"{key}.max_bytes", f"must be a positive whole number of bytes, not {ctx.show(f'{key}.max_bytes', size)}")
+        changes["max_bytes"] = size
+    if "user_agent" in m:
+        changes["user_agent"] = _string(m["user_agent"], f"{key}.user_agent", ctx)
+    return replace(base, **changes)
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _http_url(value: object, key: str, ctx: _Ctx) -> str:
+    url = _string(value, key, ctx)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise ctx.error(key, f"not a valid URL: {ctx.show(key, url)}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ctx.error(key, f"must be an http(s) URL, not {ctx.show(key, url)}")
+    if not parts.hostname or any(ch.isspace() for ch in url):
+        raise ctx.error(key, f"not a valid URL (no host, or spaces): {ctx.show(key, url)}")
+    return url
+
+
+def _source(item: object, key: str, defaults: FetchSettings, seen: set[str], ctx: _Ctx) -> Source:
+    m = _mapping(item, key, ctx, _SOURCE_KEYS)
+    name = _name(m, key, seen, ctx)
+    kinds = [k for k in SOURCE_KINDS if k in m]
+    if len(kinds) != 1:
+        where = f"{key}.{kinds[1]}" if kinds else key
+        found = " and ".join(kinds) if kinds else "none"
+        raise ctx.error(where, f"needs exactly one of feed, page, sitemap, listing (has {found})")
+    kind = kinds[0]
+    url = _http_url(m[kind], f"{key}.{kind}", ctx)
+    links = None
+    if m.get("links") is not None:
+        if kind != "listing":
+            raise ctx.error(f"{key}.links", f"links applies to listing sources only, not {kind}")
+        links = _string(m["links"], f"{key}.links", ctx)
+        try:
+            soupsieve.compile(links)
+        except (soupsieve.SelectorSyntaxError, ValueError, TypeError) as exc:
+            problem = str(exc).splitlines()[0]
+            raise ctx.error(f"{key}.links", f"invalid CSS selector: {problem}") from None
+    return Source(name, kind, url, _settings(m, defaults, key, ctx), links)
+
+
+def _terms(value: object, key: str, ctx: _Ctx, *, required: bool) -> tuple[str, ...]:
+    terms = []
+    for i, term in enumerate(_list(value, key, ctx, required=required)):
+        text = _string(term, f"{key}[{i}]", ctx)
+        try:
+            term_pattern(text)
+        except ValueError as exc:
+            raise ctx.error(f"{key}[{i}]", str(exc)) from None
+        terms.append(text)
+    return tuple(terms)
+
+
+def _measures(value: object, key: str, ctx: _Ctx) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise ctx.error(key, f"must map measure names to lists of cue words, not {_kind(value)}")
+    measures = []
+    for name, cues in value.items():
+        where = f"{key}.{name}"
+        if not isinstance(name, str) or not name.strip():
+            raise ctx.error(where, "a measure name must be a word")
+        words = tuple(_string(c, f"{where}[{i}]", ctx) for i, c in enumerate(_list(cues, where, ctx, required=True)))
+        measures.append((name.strip(), words))
+    return tuple(measures)
+
+
+def _topic(item: object, key: str, seen: set[str], ctx: _Ctx) -> Topic:
+    m = _mapping(item, key, ctx, _TOPIC_KEYS)
+    name = _name(m, key, seen, ctx)
+    if m.get("any") is None:
+        raise ctx.error(f"{key}.any", "missing: a topic needs `any` terms (one must occur)")
+    return Topic(
+        name=name,
+        any=_terms(m["any"], f"{key}.any", ctx, required=True),
+        all=_terms(m.get("all"), f"{key}.all", ctx, required=False),
+        none=_terms(m.get("none"), f"{key}.none", ctx, required=False),
+        measures=_measures(m.get("measures"), f"{key}.measures", ctx),
+    )
+
+
+def _channel(item: object, key: str, topics: list[str], seen: set[str], ctx: _Ctx) -> Channel:
+    m = _mapping(item, key, ctx, _CHANNEL_KEYS)
+    name = _name(m, key, seen, ctx)
+    if m.get("url") is None:
+        raise ctx.error(f"{key}.url", "missing: an apprise URL such as mailtos://… or slack://…")
+    url = _string(m["url"], f"{key}.url", ctx)
+    if not _APPRISE_URL.fullmatch(url):
+        raise ctx.error(f"{key}.url", f"not an apprise URL (scheme://…): {mask_url(url)}")
+    wanted: dict[str, None] = {}
+    for i, topic in enumerate(_list(m.get("topics"), f"{key}.topics", ctx, required=True)):
+        where = f"{key}.topics[{i}]"
+        topic = _string(topic, where, ctx)
+        if topic not in topics:
+            close = difflib.get_close_matches(topic, topics, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"topics: {', '.join(topics)}"
+            raise ctx.error(where, f"unknown topic {topic!r} ({hint})")
+        wanted[topic] = None
+    digest = None
+    if m.get("digest") is not None:
+        try:
+            digest = parse_digest(_string(m["digest"], f"{key}.digest", ctx))
+        except ValueError as exc:
+            raise ctx.error(f"{key}.digest", str(exc)) from None
+    return Channel(name=name, url=url, topics=tuple(wanted), digest=digest)
+
+
+def _store(value: object, ctx: _Ctx) -> str:
+    if value is None:
+        return DEFAULT_STORE
+    store = _string(value, "store", ctx)
+    try:
+        make_url(store).get_dialect()
+    except (ArgumentError, ValueError) as exc:
+        shown = "the URL" if "store" in ctx.expanded else repr(store)
+        raise ctx.error("store", f"{shown} is not a usable SQLAlchemy URL ({type(exc).__name__}), e.g. {DEFAULT_STORE}") from None
+    return store
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """Read, expand and validate the config at `path`; raises ConfigError naming file and key.
+
+    `env` supplies ``${VAR}`` values and defaults to ``os.environ``.
+    """
+    ctx = _Ctx(os.fspath(path), os.environ if env is None else env)
+    raw = _read_yaml(ctx)
+    if raw is None:
+        raise ctx.error(None, "the file is empty: it needs at least sources and topics")
+    data = _mapping(_expand(raw, "", ctx) if isinstance(raw, dict) else raw, "", ctx, _TOP_KEYS)
+    defaults_map = _mapping(data.get("defaults") or {}, "defaults", ctx, _DEFAULT_KEYS)
+    defaults = _settings(defaults_map, FetchSettings(), "defaults", ctx)
+    names: set[str] = set()
+    sources = tuple(
+        _source(item, f"sources[{i}]", defaults, names, ctx)
+        for i, item in enumerate(_list(data.get("sources"), "sources", ctx, required=True))
+    )
+    names = set()
+    topics = tuple(
+        _topic(item, f"topics[{i}]", names, ctx)
+        for i, item in enumerate(_list(data.get("topics"), "topics", ctx, required=True))
+    )
+    topic_names = [t.name for t in topics]
+    names = set()
+    channels = tuple(
+        _channel(item, f"channels[{i}]", topic_names, names, ctx)
+        for i, item in enumerate(_list(data.get("channels"), "channels", ctx, required=False))
+    )
+    return Config(ctx.path, _store(data.get("store"), ctx), defaults, sources, topics, channels)

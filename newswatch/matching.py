@@ -1,0 +1,239 @@
+"""Topic rules to evidence: terms compiled once per topic, found in titles, paragraphs, sentences.
+
+Term syntax (SPEC 2), shared with the config loader through :func:`term_pattern`:
+
+- case-insensitive, whole words (Unicode letters: Cyrillic, Greek, accented Latin all work);
+- ``*`` at the end of a word matches any word ending: ``negotiat*`` matches "negotiations";
+- several words match as a phrase, with any run of whitespace (including no-break spaces)
+  between them;
+- ``/…/`` is a Python regular expression searched case-insensitively, as written: it gets no
+  word boundaries of its own (add ``\\b`` where you need them; ``(?-i:…)`` makes a part
+  case-sensitive);
+- straight and curly apostrophes are the same character: ``Russia's`` matches "Russia’s".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from newswatch.models import Match, Topic
+
+__all__ = [
+    "CompiledTopic",
+    "compile_topics",
+    "evidence_sentences",
+    "match_topics",
+    "split_sentences",
+    "term_pattern",
+]
+
+_APOSTROPHES = frozenset("'\u2018\u2019\u02bc\u2032")
+_APOSTROPHE_CLASS = "['\u2018\u2019\u02bc\u2032]"
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _is_regex_term(term: str) -> bool:
+    return len(term) >= 2 and term.startswith("/") and term.endswith("/")
+
+
+def _word_pattern(word: str) -> str:
+    wildcard = word.endswith("*")
+    core = word[:-1] if wildcard else word
+    if not core or "*" in core:
+        raise ValueError("'*' is only allowed at the end of a word, after at least one letter")
+    body = "".join(_APOSTROPHE_CLASS if ch in _APOSTROPHES else re.escape(ch) for ch in core)
+    return body + (r"\w*" if wildcard else "")
+
+
+def term_pattern(term: str) -> str:
+    """The regular expression source for one term; raises ValueError for an unusable term."""
+    text = term.strip()
+    if not text:
+        raise ValueError("a term cannot be empty")
+    if _is_regex_term(text):
+        body = text[1:-1]
+        if not body:
+            raise ValueError("an empty regular expression // matches anything")
+        try:
+            compiled = re.compile(body, re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {text}: {exc}") from None
+        if compiled.search("") is not None:
+            raise ValueError(
+                f"regular expression {text} matches empty text, so it matches anything"
+            )
+        return body
+    words = text.split()
+    body = r"\s+".join(_word_pattern(w) for w in words)
+    # Boundaries only where the term starts or ends with a word character, so "U.N." or
+    # "C++" still match before punctuation.
+    head = r"(?<!\w)" if _WORD_CHAR.match(text[0]) else ""
+    tail = r"(?!\w)" if text.endswith("*") or _WORD_CHAR.match(text[-1]) else ""
+    return head + body + tail
+
+
+@dataclass(frozen=True, slots=True)
+class _TermSet:
+    """One list of terms (any, all or none), compiled once."""
+
+    terms: tuple[str, ...]  # config spelling, de-duplicated, in config order
+    patterns: tuple[re.Pattern[str], ...]  # one per term, to tell which terms occur
+    # Word and phrase terms share one alternation; regex terms stay separate because their
+    # own groups, backreferences and inline flags would clash inside a shared pattern.
+    searchers: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def build(cls, terms: Iterable[str]) -> _TermSet:
+        unique = tuple(dict.fromkeys(t.strip() for t in terms))
+        sources = [term_pattern(t) for t in unique]
+        patterns = tuple(re.compile(s, re.IGNORECASE) for s in sources)
+        words = [s for t, s in zip(unique, sources, strict=True) if not _is_regex_term(t)]
+        regexes = [p for t, p in zip(unique, patterns, strict=True) if _is_regex_term(t)]
+        combined = [re.compile("|".join(f"(?:{s})" for s in words), re.IGNORECASE)] if words else []
+        return cls(unique, patterns, tuple(combined + regexes))
+
+    def search(self, text: str) -> bool:
+        return any(p.search(text) is not None for p in self.searchers)
+
+    def found_in(self, texts: Sequence[str]) -> tuple[str, ...]:
+        return tuple(
+            t
+            for t, p in zip(self.terms, self.patterns, strict=True)
+            if any(p.search(x) for x in texts)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTopic:
+    """A topic with its `any`, `all` and `none` lists compiled once, ready for the hot path."""
+
+    topic: Topic
+    any: _TermSet
+    all: _TermSet
+    none: _TermSet
+
+    @classmethod
+    def build(cls, topic: Topic) -> CompiledTopic:
+        return cls(
+            topic, _TermSet.build(topic.any), _TermSet.build(topic.all), _TermSet.build(topic.none)
+        )
+
+    @property
+    def name(self) -> str:
+        return self.topic.name
+
+    def mentions(self, text: str) -> bool:
+        """Whether `text` contains one of the topic's `any` terms."""
+        return self.any.search(text)
+
+    def match(self, title: str, paragraphs: Sequence[str]) -> Match | None:
+        """The topic's match on an article (title + body), or None when its rules say no."""
+        texts = [t for t in (title, *paragraphs) if t]
+        hits = [t for t in texts if self.any.search(t)]
+        if not hits:
+            return None
+        if self.none.terms and any(self.none.search(t) for t in texts):
+            return None
+        for pattern in self.all.patterns:
+            if not any(pattern.search(t) for t in texts):
+                return None
+        terms = dict.fromkeys(self.any.found_in(hits) + self.all.terms)
+        evidence = dict.fromkeys(hits)  # identical repeated paragraphs are one piece of evidence
+        return Match(topic=self.topic.name, terms=tuple(terms), evidence=tuple(evidence))
+
+
+def compile_topics(topics: Iterable[Topic]) -> list[CompiledTopic]:
+    """Compile every topic once; ValueError on a bad term (load_config reports those first)."""
+    return [CompiledTopic.build(t) for t in topics]
+
+
+def match_topics(
+    compiled: Iterable[CompiledTopic], title: str, paragraphs: Sequence[str]
+) -> list[Match]:
+    """Every topic that matches the article, in the order the topics were given."""
+    return [m for ct in compiled if (m := ct.match(title, paragraphs)) is not None]
+
+
+def evidence_sentences(
+    compiled_topic: CompiledTopic, paragraphs: Iterable[str], limit: int = 3
+) -> list[str]:
+    """The sentences that contain one of the topic's `any` terms, in order, at most `limit`."""
+    found: dict[str, None] = {}
+    if limit <= 0:
+        return []
+    for paragraph in paragraphs:
+        if not paragraph or not compiled_topic.any.search(paragraph):
+            continue
+        for sentence in split_sentences(paragraph):
+            if compiled_topic.any.search(sentence):
+                found[sentence] = None
+                if len(found) >= limit:
+                    return list(found)
+    return list(found)
+
+
+# --- sentences ------------------------------------------------------------------------------
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# The look-behind makes a long run of "!!!!" cost one attempt, not one per character.
+_BOUNDARY = re.compile(r"(?<![.!?\u2026])([.!?\u2026]+)[\"'\u201d\u2019\u00bb)\]]*\s+")
+_OPENERS = "\"'\u201c\u2018\u00ab([\u2014-"
+_ACRONYM = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")  # "U.N", "p.m", and single initials "F"
+# Abbreviations that come before a name and so are never the end of a sentence.
+_TITLES = _wordset(
+    "mr mrs ms mx dr prof st mt ft gen lt col sgt capt cpl cmdr adm maj brig gov sen rep "
+    "rev hon pres supt insp det fr messrs mme mlle sr jr vs v e.g i.e cf approx ca al"
+)
+# Abbreviations that end a sentence unless a number follows: "No. 10", "Feb. 28", "Art. 5".
+_BEFORE_NUMBER = _wordset(
+    "no nos art vol fig p pp para sec ch jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+# After an initial, an acronym or a company suffix, only a typical first word starts a sentence.
+_WEAK = _wordset("inc ltd co corp bros plc")
+_STARTERS = _wordset(
+    "the a an it he she they we i you but and so yet this that these those there here in on "
+    "at by for from with after before when while as if however meanwhile his her their its "
+    "our my some many most no one two three officials police"
+)
+
+
+def _is_boundary(text: str, start: int, end: int, terminator: str) -> bool:
+    following = text[end : end + 40].split(maxsplit=1)
+    word = following[0].lstrip(_OPENERS) if following else ""
+    if not word or word[0].islower():
+        return False
+    if terminator != ".":
+        return True
+    before = text[max(0, start - 40) : start].rsplit(maxsplit=1)
+    token = before[-1].lstrip(_OPENERS).lower() if before else ""
+    if token in _TITLES:
+        return False
+    if token in _BEFORE_NUMBER and word[0].isdigit():
+        return False
+    if token in _WEAK or _ACRONYM.fullmatch(token):
+        return word.lower().rstrip(",;:") in _STARTERS
+    return True
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split news prose into sentences; a line break always ends one.
+
+    Knows titles ("Mr.", "St."), dotted acronyms ("U.N."), initials, "No. 10", decimals
+    ("1.5 million") and closing quotes after the full stop. Lowercase after a full stop or a
+    question mark continues the sentence ('"Why?" he asked').
+    """
+    sentences: list[str] = []
+    for line in text.splitlines():
+        start = 0
+        for m in _BOUNDARY.finditer(line):
+            if _is_boundary(line, m.start(), m.end(), m.group(1)):
+                sentences.append(line[start : m.end()].strip())
+                start = m.end()
+        sentences.append(line[start:].strip())
+    return [s for s in sentences if s]

@@ -1,0 +1,347 @@
+"""The one place that sequences the stages: a monitor cycle, a backfill, a digest, a dry check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from newswatch.deliver import ChannelResult, deliver_digests, deliver_instant, digest_due_at
+from newswatch.detect import Known, Observation, content_hash, detect
+from newswatch.errors import FetchError, NewswatchError, ParseError
+from newswatch.fetch import Fetcher
+from newswatch.matching import CompiledTopic, compile_topics
+from newswatch.models import Config, NotifyMode, Source
+from newswatch.report import RunReport, SourceReport
+from newswatch.sources import Item, discover, make_getter, observe
+from newswatch.store import Route, SavedObservation, Store
+
+log = logging.getLogger(__name__)
+
+MAX_NEW_PER_CYCLE = 100  # new articles fetched per source per cycle; the rest wait a cycle
+MAX_BASELINE_FETCH = 300  # a baseline records more at once, so fewer old links look new later
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """What every stage needs for one run: config, store, fetcher, compiled topics."""
+
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    topics: list[CompiledTopic] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, config: Config, store_url: str | None = None) -> Runtime:
+        store = Store.open(store_url or config.store)
+        fetcher = Fetcher(user_agent=config.defaults.user_agent)
+        return cls(config, store, fetcher, compile_topics(config.topics))
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.store.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def routes(self, now: datetime, mode_override: str | None = None) -> tuple[Route, ...]:
+        out = []
+        for ch in self.config.channels:
+            mode = mode_override or ("digest" if ch.digest else "instant")
+            not_before = digest_due_at(ch.digest, now) if mode == "digest" and ch.digest else now
+            out.append(Route(ch.name, mode, frozenset(ch.topics), not_before))
+        return tuple(out)
+
+    def selected(self, names: Iterable[str] | None) -> list[Source]:
+        if not names:
+            return list(self.config.sources)
+        wanted = list(names)
+        unknown = [n for n in wanted if n not in {s.name for s in self.config.sources}]
+        if unknown:
+            raise NewswatchError(f"unknown source(s): {', '.join(unknown)}")
+        return [s for s in self.config.sources if s.name in wanted]
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """How one pass over a source behaves: monitor, backfill or dry check."""
+
+    origin: str = "monitor"  # monitor | backfill | check
+    window: tuple[datetime, datetime] | None = None  # backfill: published in [since, until]
+    route_mode: str | None = None  # backfill: "instant" or "backfill" (one digest at the end)
+    enqueue: bool = True
+    dry_run: bool = False
+
+
+# --- one source ------------------------------------------------------------------------------
+
+
+def process_source(rt: Runtime, source: Source, run_id: int | None, how: Pass) -> SourceReport:
+    """Fetch a source and its items, detect, record; a failure becomes part of the report."""
+    now = utcnow()
+    baseline = how.origin != "backfill" and not rt.store.is_baselined(source.name)
+    report = SourceReport(source.name, source.kind, baseline=baseline)
+    save_validators = None if how.dry_run else _validator_saver(rt.store)
+    get = make_getter(rt.fetcher, source, rt.store.validators, save_validators)
+    try:
+        items = discover(source, get)
+    except (FetchError, ParseError) as exc:
+        report.fail(exc)
+    else:
+        for url, listed in _work_list(rt, source, items, now, how, report):
+            _process_item(rt, source, url, listed, get, run_id, how, baseline, report)
+    if how.origin == "monitor" and not how.dry_run:
+        rt.store.record_source_run(source.name, now, report.error, baseline)
+    return report
+
+
+def _validator_saver(store: Store) -> Callable[[str, object], None]:
+    return lambda url, v: store.save_validators(url, v, utcnow())  # type: ignore[arg-type]
+
+
+def _work_list(
+    rt: Runtime,
+    source: Source,
+    items: list[Item] | None,
+    now: datetime,
+    how: Pass,
+    report: SourceReport,
+) -> list[tuple[str, Item | None]]:
+    """New items worth fetching, then known articles still inside `watch_for`, in time order."""
+    if source.kind == "page":
+        return [(source.url, None)]
+    report.items = len(items or [])
+    work: dict[str, Item | None] = {}
+    oldest = now - timedelta(seconds=source.settings.max_age)
+    for item in items or []:
+        if how.window:
+            if item.published and not (how.window[0] <= item.published <= how.window[1]):
+                continue
+        elif item.published and item.published < oldest:
+            report.skipped_old += 1
+            continue
+        if item.url not in work and rt.store.article(item.url) is None:
+            work[item.url] = item
+    if not how.window:
+        watch_since = now - timedelta(seconds=source.settings.watch_for)
+        for known in rt.store.articles_to_recheck(source.name, watch_since):
+            work.setdefault(known.url, None)
+    ordered = sorted(work.items(), key=lambda kv: _sort_key(kv[1]))
+    limit = MAX_BASELINE_FETCH if report.baseline else MAX_NEW_PER_CYCLE
+    return ordered[: limit + sum(1 for _, i in ordered if i is None)]
+
+
+def _sort_key(item: Item | None) -> tuple[int, datetime]:
+    if item is None:
+        return (1, datetime.min.replace(tzinfo=UTC))
+    return (0, item.published or datetime.max.replace(tzinfo=UTC))
+
+
+def _process_item(
+    rt: Runtime,
+    source: Source,
+    url: str,
+    listed: Item | None,
+    get: object,
+    run_id: int | None,
+    how: Pass,
+    baseline: bool,
+    report: SourceReport,
+) -> None:
+    try:
+        obs = observe(source, url, get)  # type: ignore[arg-type]
+    except (FetchError, ParseError) as exc:
+        report.item_failed(url, exc)
+        return
+    report.fetched += 1
+    if obs is None:
+        report.not_modified += 1
+        return
+    if listed and not obs.published and listed.published:
+        obs = _with_published(obs, listed.published)
+    _record(rt, obs, run_id, how, baseline, report)
+
+
+def _with_published(obs: Observation, published: datetime) -> Observation:
+    from dataclasses import replace
+
+    return replace(obs, published=published)
+
+
+def _record(
+    rt: Runtime,
+    obs: Observation,
+    run_id: int | None,
+    how: Pass,
+    baseline: bool,
+    report: SourceReport,
+) -> None:
+    now = utcnow()
+    stored = rt.store.article(obs.url)
+    if stored and stored.content_hash == content_hash(obs.title, obs.paragraphs):
+        if not how.dry_run:
+            rt.store.touch_article(stored.id, now)
+        return
+    known = Known()
+    if stored:
+        known = Known(True, rt.store.matched_topics(stored.id), rt.store.paragraph_keys(stored.id))
+    det = detect(obs, known, rt.topics, now)
+    max_age = rt.config.source(obs.source).settings.max_age
+    history = bool(obs.published and obs.published < now - timedelta(seconds=max_age))
+    in_window = how.window is None or (
+        obs.published is not None and how.window[0] <= obs.published <= how.window[1]
+    )
+    alert = not baseline and in_window and (how.window is not None or not history)
+    devs = det.developments if alert else ()
+    report.add_developments(devs)
+    if how.dry_run:
+        return
+    rt.store.save_observation(
+        SavedObservation(
+            source=obs.source,
+            url=obs.url,
+            kind=obs.kind,
+            title=obs.title,
+            paragraphs=obs.paragraphs,
+            content_hash=det.content_hash,
+            now=now,
+            published=obs.published,
+            updated=obs.updated,
+            canonical_url=obs.canonical_url,
+            language=obs.language,
+            authors=obs.authors,
+            history=history and how.window is None,
+            new_keys=det.new_keys,
+            topics=tuple(m.topic for m in det.matches),
+            developments=tuple(devs),
+            routes=rt.routes(now, how.route_mode),
+            run_id=run_id,
+            origin=how.origin,
+            enqueue=how.enqueue,
+        )
+    )
+
+
+# --- whole runs ------------------------------------------------------------------------------
+
+
+def run_sources(
+    rt: Runtime,
+    sources: Sequence[Source],
+    run_id: int | None,
+    how: Pass,
+    workers: int = 4,
+    on_source: Callable[[SourceReport], None] | None = None,
+) -> list[SourceReport]:
+    """Process sources concurrently (I/O bound; per-host pacing still holds across threads)."""
+
+    def one(src: Source) -> SourceReport:
+        try:
+            rep = process_source(rt, src, run_id, how)
+        except NewswatchError as exc:  # e.g. the store failing mid-source: report, go on
+            rep = SourceReport(src.name, src.kind)
+            rep.fail(exc)
+        if on_source:
+            on_source(rep)
+        return rep
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources) or 1))) as pool:
+        return list(pool.map(one, sources))
+
+
+def run_cycle(
+    rt: Runtime,
+    source_names: Iterable[str] | None = None,
+    on_source: Callable[[SourceReport], None] | None = None,
+) -> RunReport:
+    """One monitor cycle: every source, then instant delivery of what waits in the outbox."""
+    run_id, report = begin_run(rt, "monitor")
+    report.sources = run_sources(rt, rt.selected(source_names), run_id, Pass(), on_source=on_source)
+    report.deliveries = deliver_instant(rt.store, rt.config.channels, utcnow())
+    return finish_run(rt, run_id, report)
+
+
+def backfill_pass(since: datetime, until: datetime, notify: NotifyMode) -> Pass:
+    if since > until:
+        raise NewswatchError(f"backfill window is empty: since {since} is after until {until}")
+    return Pass(
+        origin="backfill",
+        window=(since, until),
+        enqueue=notify != "none",
+        route_mode="instant" if notify == "instant" else "backfill",
+    )
+
+
+def deliver_backfill(rt: Runtime, how: Pass, notify: NotifyMode) -> list[ChannelResult]:
+    """After a backfill: instant messages, or one digest per channel of what it found."""
+    now = utcnow()
+    if notify == "instant":
+        return deliver_instant(rt.store, rt.config.channels, now)
+    if notify == "digest" and how.window:
+        since, until = how.window
+        return deliver_digests(
+            rt.store,
+            rt.config.channels,
+            now,
+            mode="backfill",
+            due_only=False,
+            label=f"backfill {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC",
+        )
+    return []
+
+
+def run_backfill(
+    rt: Runtime,
+    since: datetime,
+    until: datetime,
+    source_names: Iterable[str] | None = None,
+    notify: NotifyMode = "digest",
+    on_source: Callable[[SourceReport], None] | None = None,
+) -> RunReport:
+    """Items published in [since, until], oldest first per source, through the same detection."""
+    how = backfill_pass(since, until, notify)
+    run_id, report = begin_run(rt, "backfill", f"{since.isoformat()} → {until.isoformat()}")
+    sources = rt.selected(source_names)
+    report.sources = run_sources(rt, sources, run_id, how, workers=1, on_source=on_source)
+    report.deliveries = deliver_backfill(rt, how, notify)
+    return finish_run(rt, run_id, report)
+
+
+def run_digest(rt: Runtime, channel: str | None = None, due_only: bool = False) -> RunReport:
+    """Send what digest channels collected (only what is due by their schedule if `due_only`)."""
+    chans = [c for c in rt.config.channels if channel in (None, c.name)]
+    if channel and not chans:
+        raise NewswatchError(f"unknown channel: {channel}")
+    run_id, report = begin_run(rt, "digest")
+    report.deliveries = deliver_digests(rt.store, chans, utcnow(), mode="digest", due_only=due_only)
+    return finish_run(rt, run_id, report)
+
+
+def run_check(rt: Runtime, on_source: Callable[[SourceReport], None] | None = None) -> RunReport:
+    """Fetch every source once and report what would alert; sends nothing, stores nothing."""
+    report = RunReport("check", utcnow())
+    how = Pass(origin="check", dry_run=True, enqueue=False)
+    report.sources = run_sources(rt, rt.selected(None), None, how, on_source=on_source)
+    report.finished = utcnow()
+    return report
+
+
+def begin_run(rt: Runtime, kind: str, note: str = "") -> tuple[int, RunReport]:
+    """Record the start of a run; the flows use this with finish_run around their tasks."""
+    started = utcnow()
+    return rt.store.start_run(kind, started), RunReport(kind, started, note=note)
+
+
+def finish_run(rt: Runtime, run_id: int, report: RunReport) -> RunReport:
+    report.finished = utcnow()
+    rt.store.finish_run(run_id, report.finished, report.to_dict())
+    return report

@@ -1,0 +1,186 @@
+"""The store's tables (SQLAlchemy Core); migrations in newswatch/migrations must produce exactly these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (naive storage) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = UTCDateTime()
+
+# One row per configured source: whether its baseline cycle is done, and how it last went.
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("baselined_at", TS, nullable=True),
+    Column("last_run_at", TS, nullable=True),
+    Column("last_ok_at", TS, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+)
+
+# ETag / Last-Modified per URL, for conditional requests on the next fetch.
+http_validators = Table(
+    "http_validators",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("etag", String(1024), nullable=True),
+    Column("last_modified", String(200), nullable=True),
+    Column("updated_at", TS, nullable=False),
+)
+
+# One row per article or live page URL, whatever number of sources list it.
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2048), nullable=False, unique=True),
+    Column("source", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # article | page
+    Column("title", Text, nullable=False, default=""),
+    Column("canonical_url", String(2048), nullable=True),
+    Column("language", String(40), nullable=True),
+    Column("authors", Text, nullable=False, default="[]"),  # JSON list
+    Column("published", TS, nullable=True),
+    Column("updated", TS, nullable=True),
+    Column("first_seen", TS, nullable=False),
+    Column("last_checked", TS, nullable=True),
+    Column("last_changed", TS, nullable=True),
+    Column("content_hash", String(64), nullable=True),
+    Column("history", Integer, nullable=False, default=0),  # 1: older than max_age when found
+    Index("ix_articles_source_first_seen", "source", "first_seen"),
+)
+
+# Each distinct content an article had (title + paragraphs), for audit and re-detection.
+article_versions = Table(
+    "article_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("seen_at", TS, nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    UniqueConstraint("article_id", "content_hash"),
+)
+
+# Every paragraph ever seen on a URL (by normalised-text hash): "new text" means new to this set.
+paragraphs = Table(
+    "paragraphs",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(40), primary_key=True),
+    Column("first_seen", TS, nullable=False),
+)
+
+# Which topics an article has matched: the first match of a topic is what makes a new story.
+topic_matches = Table(
+    "topic_matches",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic", String(200), primary_key=True),
+    Column("first_matched", TS, nullable=False),
+)
+
+# A development is recorded once, whatever the number of runs that find it (unique fingerprint).
+developments = Table(
+    "developments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL"), nullable=True),
+    Column("url", String(2048), nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default="[]"),  # JSON list of sentences/paragraphs
+    Column("published", TS, nullable=True),
+    Column("detected", TS, nullable=False),
+    Column("terms", Text, nullable=False, default="[]"),
+    Column("outlets", Text, nullable=False, default="[]"),
+    Column("reason", Text, nullable=False, default="{}"),
+    Column("run_id", Integer, nullable=True),
+    Column("origin", String(20), nullable=False, default="monitor"),  # monitor | backfill
+    Index("ix_developments_topic_detected", "topic", "detected"),
+)
+
+# The alert outbox: one row per (development, channel); a row leaves only when the channel took it.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "development_id",
+        Integer,
+        ForeignKey("developments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("channel", String(200), nullable=False),
+    Column("mode", String(20), nullable=False),  # instant | digest
+    Column("status", String(20), nullable=False, default="pending"),  # pending | sent | dropped
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", TS, nullable=False),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("claimed_until", TS, nullable=True),
+    Column("claim_token", String(40), nullable=True),
+    Column("sent_at", TS, nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("development_id", "channel"),
+    Index("ix_outbox_channel_status_next", "channel", "status", "next_attempt_at"),
+)
+
+# One row per monitor / backfill / digest run, with its report as JSON.
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("started", TS, nullable=False),
+    Column("finished", TS, nullable=True),
+    Column("report", Text, nullable=False, default="{}"),
+)

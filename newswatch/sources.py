@@ -1,0 +1,120 @@
+"""Turns a configured source into candidate items, and an item URL into a parsed observation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urldefrag
+
+from parsers.listings import parse_listing
+from parsers.pages import parse_page
+
+from newswatch.detect import Observation
+from newswatch.fetch import Fetcher
+from newswatch.models import FetchResult, Source, Validators
+from parsers.articles import parse_article
+from parsers.feeds import parse_feed
+from parsers.sitemaps import parse_sitemap
+
+MAX_CHILD_SITEMAPS = 10  # of a sitemap index, the first ones (news indexes list newest first)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A link a source lists, with what the source says about it."""
+
+    url: str
+    title: str = ""
+    published: datetime | None = None
+
+
+# Conditional GET through the store's validators: (url, found_on) -> FetchResult.
+Getter = Callable[[str, str | None], FetchResult]
+
+
+def make_getter(
+    fetcher: Fetcher,
+    source: Source,
+    load: Callable[[str], Validators | None],
+    save: Callable[[str, Validators], None] | None,
+) -> Getter:
+    """A fetch function that sends stored validators and (unless `save` is None) keeps new ones."""
+
+    def get(url: str, found_on: str | None) -> FetchResult:
+        result = fetcher.fetch(url, source.settings, validators=load(url), found_on=found_on)
+        if save is not None and not result.not_modified:
+            save(url, result.validators)
+        return result
+
+    return get
+
+
+def normalise_url(url: str) -> str:
+    return urldefrag(url.strip())[0]
+
+
+def discover(source: Source, get: Getter) -> list[Item] | None:
+    """The items a feed, sitemap or listing lists now; None when the source is unchanged (304).
+
+    A `page` source is its own single item.
+    """
+    if source.kind == "page":
+        return [Item(normalise_url(source.url))]
+    result = get(source.url, None)
+    if result.not_modified:
+        return None
+    url = result.final_url or source.url
+    if source.kind == "feed":
+        return [
+            Item(normalise_url(e.url), e.title, e.published or e.updated)
+            for e in parse_feed(result.content, url)
+        ]
+    if source.kind == "listing":
+        links = parse_listing(result.content, url, source.links)
+        return [Item(normalise_url(link.url), link.title) for link in links]
+    return _sitemap_items(source, result, get)
+
+
+def _sitemap_items(source: Source, result: FetchResult, get: Getter) -> list[Item]:
+    sitemap = parse_sitemap(result.content, result.final_url or source.url)
+    entries = list(sitemap.entries)
+    for child in sitemap.sitemaps[:MAX_CHILD_SITEMAPS]:
+        child_result = get(child, source.url)
+        if not child_result.not_modified:
+            entries += parse_sitemap(child_result.content, child_result.final_url or child).entries
+    return [Item(normalise_url(e.url), e.title, e.published or e.lastmod) for e in entries]
+
+
+def observe(source: Source, url: str, get: Getter) -> Observation | None:
+    """Fetch and parse one article (or the page of a `page` source); None when not modified."""
+    found_on = None if source.kind == "page" else source.url
+    result = get(url, found_on)
+    if result.not_modified:
+        return None
+    if source.kind == "page":
+        page = parse_page(result.content, result.final_url or url)
+        return Observation(
+            source=source.name,
+            url=url,
+            kind="page",
+            title=page.title,
+            paragraphs=tuple(page.paragraphs),
+            published=min((e.published for e in page.entries if e.published), default=None),
+            updated=page.updated,
+            canonical_url=page.canonical_url,
+            language=page.language,
+        )
+    article = parse_article(result.content, result.final_url or url)
+    return Observation(
+        source=source.name,
+        url=url,
+        kind="article",
+        title=article.title,
+        paragraphs=tuple(article.paragraphs),
+        published=article.published,
+        updated=article.updated,
+        canonical_url=article.canonical_url,
+        language=article.language,
+        authors=tuple(article.authors),
+    )
