@@ -126,8 +126,8 @@ def _print_source(rep: SourceReport) -> None:
 
 def _print_report(report: RunReport) -> int:
     for c in report.deliveries:
-        if c.sent or c.failed:
-            state = f"sent {c.sent}" + (f", {c.failed} waiting: {c.error}" if c.failed else "")
+        if c.sent or c.failed or c.error:
+            state = f"sent {c.sent}" + (f"; {c.failed} refused, waiting: {c.error}" if c.error else "")
             console.print(f"  channel {c.channel} ({c.mode}): {state}", markup=False)
     console.print(report.summary(), markup=False)
     return EXIT_OK

@@ -13,25 +13,25 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import soupsieve
 import yaml
 from cronsim import CronSim, CronSimError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from newswatch.errors import ConfigError
-from newswatch.matching import term_pattern
+from newswatch.matching import check_term
 from newswatch.models import SOURCE_KINDS, Channel, Config, FetchSettings, Source, Topic
 
 __all__ = [
     "DEFAULT_STORE",
+    "DurationError",
     "describe",
     "digest_cron",
     "format_duration",
@@ -41,10 +41,13 @@ __all__ = [
     "parse_duration",
 ]
 
+_T = TypeVar("_T")
 DEFAULT_STORE = "sqlite:///state/newswatch.db"
 MAX_CONFIG_BYTES = 2_000_000
 # YAML aliases can make a tiny file expand to billions of values; a real config has hundreds.
 MAX_VALUES = 200_000
+# PyYAML's scanner is quadratic in the depth of [ ] and { } nesting: 1,500 levels take seconds.
+MAX_FLOW_DEPTH = 64
 
 _SETTING_KEYS = ("interval", "timeout", "per_host_delay", "max_age", "watch_for")
 _MUST_BE_POSITIVE = frozenset({"interval", "timeout", "max_age"})
@@ -54,14 +57,15 @@ _SOURCE_KEYS = frozenset({"name", *SOURCE_KINDS, "links", *_DEFAULT_KEYS})
 _TOPIC_KEYS = frozenset({"name", "any", "all", "none", "measures"})
 _CHANNEL_KEYS = frozenset({"name", "url", "topics", "digest"})
 
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhd])+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)? ?[smhd] ?)+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?) ?([smhd])")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _VAR = re.compile(r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_]\w*)(?::-(?P<fallback>[^}]*))?\})?")
 _DAILY = re.compile(r"daily (\d{1,2}):(\d{2})")
 _APPRISE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 _HOSTNAME = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+|localhost|\[[0-9A-Fa-f:.]+\]")
+_FLOW_BRACKET = re.compile(r"[\[\]{}]")
 _CRON_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 # Query parameters of apprise URLs that name recipients or formatting, never credentials.
 _SAFE_QUERY_KEYS = frozenset(
@@ -72,13 +76,17 @@ _SAFE_QUERY_KEYS = frozenset(
 _SECRET_QUERY_KEY = re.compile(r"key|token|secret|pass|auth|sig|session|credential", re.I)
 
 
+class DurationError(ConfigError, ValueError):
+    """A bad duration: a ConfigError for the CLI (exit 2), a ValueError for argparse ``type=``."""
+
+
 def parse_duration(value: object) -> float:
     """Seconds from ``30s``, ``10m``, ``24h``, ``3d``, ``1h30m`` or a plain number of seconds.
 
-    Raises ValueError (so it also works as an argparse ``type=``) for negatives and garbage.
+    Raises DurationError for negatives and garbage.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"not a duration: {value!r}")
+        raise DurationError(f"not a duration: {value!r}")
     if isinstance(value, str):
         text = value.strip()
         if _NUMBER.fullmatch(text):
@@ -86,11 +94,11 @@ def parse_duration(value: object) -> float:
         elif _DURATION.fullmatch(text):
             seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
         else:
-            raise ValueError(f"not a duration: {value!r} (use 30s, 10m, 24h, 3d or seconds)")
+            raise DurationError(f"not a duration: {value!r} (use 30s, 10m, 24h, 3d or seconds)")
     else:
         seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"not a duration: {value!r} (must be zero or more seconds)")
+        raise DurationError(f"not a duration: {value!r} (must be zero or more seconds)")
     return seconds
 
 
@@ -166,6 +174,18 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _flow_depth(text: str) -> int:
+    """How deep [ and { nest (up to the limit), ignoring quoting: enough to spare PyYAML."""
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return 0
+    depth = 0
+    for m in _FLOW_BRACKET.finditer(text):
+        depth = depth + 1 if m.group() in "[{" else max(0, depth - 1)
+        if depth > MAX_FLOW_DEPTH:
+            break
+    return depth
+
+
 def _read_yaml(ctx: _Ctx) -> object:
     try:
         with open(ctx.path, "rb") as handle:
@@ -175,9 +195,13 @@ def _read_yaml(ctx: _Ctx) -> object:
     if len(data) > MAX_CONFIG_BYTES:
         raise ctx.error(None, f"the file is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        return yaml.load(data.decode("utf-8"), Loader=_Loader)  # noqa: S506 (a SafeLoader)
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ctx.error(None, f"not UTF-8 text (byte {exc.start})") from None
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        raise ctx.error(None, f"[ ] or {{ }} nested deeper than {MAX_FLOW_DEPTH} levels")
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -226,7 +250,7 @@ def _expand(node: object, key: str, ctx: _Ctx) -> object:
 def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean (YAML reads yes/no/on/off/true/false as booleans: quote it)"
-    names = {dict: "a mapping", list: "a list", str: "a string", int: "a number"}
+    names = {dict: "a mapping", list: "a list", str: "a string", int: "a number", float: "a number"}
     return "empty" if value is None else names.get(type(value), type(value).__name__)
 
 
@@ -239,7 +263,9 @@ def _mapping(value: object, key: str, ctx: _Ctx, allowed: frozenset[str]) -> dic
             raise ctx.error(where, f"keys must be words, not {_kind(name)}")
         if name not in allowed:
             close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(allowed))}"
+            hint = (
+                f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(allowed))}"
+            )
             raise ctx.error(where, f"unknown key {name!r} ({hint})")
     return value
 
@@ -255,7 +281,9 @@ def _string(value: object, key: str, ctx: _Ctx) -> str:
 
 
 def _list(value: object, key: str, ctx: _Ctx, *, required: bool) -> list[Any]:
-    if value is None and not required:
+    if value is None:
+        if required:
+            raise ctx.error(key, "missing: must list at least one entry")
         return []
     if not isinstance(value, list):
         raise ctx.error(key, f"must be a list, not {_kind(value)}")
@@ -294,7 +322,8 @@ def _settings(m: dict[str, Any], base: FetchSettings, key: str, ctx: _Ctx) -> Fe
     if "max_bytes" in m:
         size = m["max_bytes"]
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-            raise ctx.error(f"{key}.max_bytes", f"must be a positive whole number of bytes, not {ctx.show(f'{key}.max_bytes', size)}")
+            shown = ctx.show(f"{key}.max_bytes", size)
+            raise ctx.error(f"{key}.max_bytes", f"must be a positive number of bytes, not {shown}")
         changes["max_bytes"] = size
     if "user_agent" in m:
         changes["user_agent"] = _string(m["user_agent"], f"{key}.user_agent", ctx)
@@ -346,7 +375,7 @@ def _terms(value: object, key: str, ctx: _Ctx, *, required: bool) -> tuple[str, 
     for i, term in enumerate(_list(value, key, ctx, required=required)):
         text = _string(term, f"{key}[{i}]", ctx)
         try:
-            term_pattern(text)
+            check_term(text)
         except ValueError as exc:
             raise ctx.error(f"{key}[{i}]", str(exc)) from None
         terms.append(text)
@@ -363,7 +392,10 @@ def _measures(value: object, key: str, ctx: _Ctx) -> tuple[tuple[str, tuple[str,
         where = f"{key}.{name}"
         if not isinstance(name, str) or not name.strip():
             raise ctx.error(where, "a measure name must be a word")
-        words = tuple(_string(c, f"{where}[{i}]", ctx) for i, c in enumerate(_list(cues, where, ctx, required=True)))
+        words = tuple(
+            _string(c, f"{where}[{i}]", ctx)
+            for i, c in enumerate(_list(cues, where, ctx, required=True))
+        )
         measures.append((name.strip(), words))
     return tuple(measures)
 
@@ -412,12 +444,25 @@ def _store(value: object, ctx: _Ctx) -> str:
     if value is None:
         return DEFAULT_STORE
     store = _string(value, "store", ctx)
+    # The URL may hold a database password, so the message names only the backend.
+    backend = store.partition(":")[0]
     try:
         make_url(store).get_dialect()
-    except (ArgumentError, ValueError) as exc:
-        shown = "the URL" if "store" in ctx.expanded else repr(store)
-        raise ctx.error("store", f"{shown} is not a usable SQLAlchemy URL ({type(exc).__name__}), e.g. {DEFAULT_STORE}") from None
+    except NoSuchModuleError:
+        raise ctx.error("store", f"unknown database backend {backend!r} in the URL") from None
+    except (ArgumentError, ValueError):
+        hint = f"not a SQLAlchemy URL such as {DEFAULT_STORE} or postgresql+psycopg://…"
+        raise ctx.error("store", hint) from None
     return store
+
+
+def _entries(
+    data: dict[str, Any], section: str, ctx: _Ctx, build: Callable[[object, str, set[str]], _T]
+) -> tuple[_T, ...]:
+    """Build each entry of a list section; `seen` collects names to refuse duplicates."""
+    seen: set[str] = set()
+    items = _list(data.get(section), section, ctx, required=section != "channels")
+    return tuple(build(item, f"{section}[{i}]", seen) for i, item in enumerate(items))
 
 
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
@@ -429,23 +474,90 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     raw = _read_yaml(ctx)
     if raw is None:
         raise ctx.error(None, "the file is empty: it needs at least sources and topics")
-    data = _mapping(_expand(raw, "", ctx) if isinstance(raw, dict) else raw, "", ctx, _TOP_KEYS)
-    defaults_map = _mapping(data.get("defaults") or {}, "defaults", ctx, _DEFAULT_KEYS)
+    if not isinstance(raw, dict):
+        raise ctx.error(
+            None, f"the top level must be a mapping (store, sources, ...), not {_kind(raw)}"
+        )
+    data = _mapping(_expand(raw, "", ctx), "", ctx, _TOP_KEYS)
+    raw_defaults = {} if data.get("defaults") is None else data["defaults"]
+    defaults_map = _mapping(raw_defaults, "defaults", ctx, _DEFAULT_KEYS)
     defaults = _settings(defaults_map, FetchSettings(), "defaults", ctx)
-    names: set[str] = set()
-    sources = tuple(
-        _source(item, f"sources[{i}]", defaults, names, ctx)
-        for i, item in enumerate(_list(data.get("sources"), "sources", ctx, required=True))
-    )
-    names = set()
-    topics = tuple(
-        _topic(item, f"topics[{i}]", names, ctx)
-        for i, item in enumerate(_list(data.get("topics"), "topics", ctx, required=True))
-    )
-    topic_names = [t.name for t in topics]
-    names = set()
-    channels = tuple(
-        _channel(item, f"channels[{i}]", topic_names, names, ctx)
-        for i, item in enumerate(_list(data.get("channels"), "channels", ctx, required=False))
-    )
+    sources = _entries(data, "sources", ctx, lambda m, k, seen: _source(m, k, defaults, seen, ctx))
+    topics = _entries(data, "topics", ctx, lambda m, k, seen: _topic(m, k, seen, ctx))
+    names = [t.name for t in topics]
+    channels = _entries(data, "channels", ctx, lambda m, k, seen: _channel(m, k, names, seen, ctx))
     return Config(ctx.path, _store(data.get("store"), ctx), defaults, sources, topics, channels)
+
+
+# --- printing ---------------------------------------------------------------------------------
+
+
+def _mask_query(query: str, keep: Callable[[str], bool]) -> str:
+    pairs = (pair.partition("=") for pair in query.split("&"))
+    return "&".join(k + eq + (v if not eq or keep(unquote(k)) else "***") for k, eq, v in pairs)
+
+
+def mask_url(url: str) -> str:
+    """An apprise URL fit to print: scheme, hostname and recipients kept, credentials masked."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or not scheme:
+        return "***"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{scheme}://***"
+    _, at, hostport = parts.netloc.rpartition("@")
+    host, _, port = hostport.partition(":") if "]" not in hostport else (hostport, "", "")
+    # A bare word in the host position is a token (slack://TOKEN/...), not a host.
+    shown = (host + (f":{port}" if port.isdigit() else "")) if _HOSTNAME.fullmatch(host) else "***"
+    # Path segments of apprise URLs are mostly tokens; "#channel" and "@user" are not secret.
+    path = "/".join(s if not s or s[0] in "#@" else "***" for s in parts.path.split("/"))
+    text = f"{scheme}://{'***@' if at else ''}{shown}{path}"
+    if parts.query:
+        text += "?" + _mask_query(parts.query, lambda k: k.lower() in _SAFE_QUERY_KEYS)
+    if parts.fragment:
+        text += "#" + (parts.fragment if re.fullmatch(r"[\w.-]+", parts.fragment) else "***")
+    return text
+
+
+def _mask_source_url(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    netloc = f"***@{netloc}" if "@" in parts.netloc else netloc
+    query = _mask_query(parts.query, lambda k: not _SECRET_QUERY_KEY.search(k))
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+def _describe_topic(topic: Topic) -> list[str]:
+    lines = [f"  {topic.name}"]
+    for label, terms in (("any", topic.any), ("all", topic.all), ("none", topic.none)):
+        if terms:
+            lines.append(f"    {label + ':':<9} {', '.join(terms)}")
+    if topic.measures:
+        listed = "; ".join(f"{name} ({', '.join(cues)})" for name, cues in topic.measures)
+        lines.append(f"    measures: {listed}")
+    return lines
+
+
+def describe(config: Config) -> str:
+    """What ``newswatch check`` prints: sources, topics and channels, with secrets masked."""
+    lines = [f"config: {config.path}", f"store: {make_url(config.store).render_as_string()}"]
+    width = max(len(s.name) for s in config.sources)
+    lines.append(f"sources ({len(config.sources)}):")
+    for s in config.sources:
+        links = f"  links: {s.links}" if s.links else ""
+        every = format_duration(s.settings.interval)
+        lines.append(
+            f"  {s.name:<{width}}  {s.kind:<7}  {_mask_source_url(s.url)}  every {every}{links}"
+        )
+    lines.append(f"topics ({len(config.topics)}):")
+    for topic in config.topics:
+        lines.extend(_describe_topic(topic))
+    lines.append(f"channels ({len(config.channels)}):" if config.channels else "channels: none")
+    width = max([len(c.name) for c in config.channels], default=0)
+    for c in config.channels:
+        when = f"digest {c.digest}" if c.digest else "instant"
+        lines.append(
+            f"  {c.name:<{width}}  {mask_url(c.url)}  topics: {', '.join(c.topics)}  {when}"
+        )
+    return "\n".join(lines) + "\n"

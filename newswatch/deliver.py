@@ -12,6 +12,7 @@ from typing import Any
 import apprise
 from cronsim import CronSim
 
+from newswatch.config import digest_cron
 from newswatch.models import Channel
 from newswatch.render import Message, render_digest, render_instant
 from newswatch.store import OutboxItem, Store
@@ -85,6 +86,9 @@ def deliver_instant(
         if channel.digest:
             continue
         result = ChannelResult(channel.name, "instant")
+        results.append(result)
+        if _waiting(store, result, now):
+            continue
         items = store.claim_due(channel.name, "instant", now, LEASE)
         for i, item in enumerate(items):
             dev = store.development(item.development_id)
@@ -98,7 +102,6 @@ def deliver_instant(
             _fail(store, [item], now, error, result)
             store.release(items[i + 1 :])  # do not hammer a channel that just refused
             break
-        results.append(result)
     return results
 
 
@@ -122,6 +125,9 @@ def deliver_digests(
         if mode == "digest" and not channel.digest:
             continue
         result = ChannelResult(channel.name, mode)
+        if due_only and _waiting(store, result, now):
+            results.append(result)
+            continue
         items = store.claim_due(
             channel.name, mode, now, LEASE, limit=1000, ignore_schedule=not due_only
         )
@@ -145,19 +151,16 @@ def digest_due_at(spec: str | None, after: datetime) -> datetime:
     """When a digest collected at `after` is due: the schedule's next time (UTC) after it."""
     if not spec:
         return after
-    expr = cron_of(spec)
+    expr = digest_cron(spec)
     return next(CronSim(expr, after.astimezone(UTC).replace(second=0, microsecond=0)))
 
 
-def cron_of(spec: str) -> str:
-    """`hourly`, `daily HH:MM` (UTC) or a cron expression, as a cron expression."""
-    spec = spec.strip()
-    if spec == "hourly":
-        return "0 * * * *"
-    if spec.startswith("daily"):
-        hh, mm = spec.split()[1].split(":")
-        return f"{int(mm)} {int(hh)} * * *"
-    return spec
+def _waiting(store: Store, result: ChannelResult, now: datetime) -> bool:
+    """True (and noted in the result) while the channel is backing off after a refusal."""
+    until = store.channel_waiting_until(result.channel, result.mode, now)
+    if until is not None:
+        result.error = f"waiting after a refusal; next try after {until:%Y-%m-%d %H:%M} UTC"
+    return until is not None
 
 
 def _fail(

@@ -65,8 +65,9 @@ def detect(
 ) -> Detection:
     """Match topics and turn what is new on the page into developments (not yet deduplicated).
 
-    A topic the URL never matched before gives a new story; a topic it matched before gives an
-    update carrying only evidence paragraphs never seen on this URL in any earlier version.
+    A topic an article never matched before gives a new story; a topic it matched before (or
+    any topic on a known live page) gives an update carrying only evidence paragraphs never
+    seen on this URL in any earlier version.
     """
     keys = [key_of(p) for p in obs.paragraphs]
     new_keys = tuple(dict.fromkeys(k for k in keys if k not in known.paragraph_keys))
@@ -74,7 +75,9 @@ def detect(
     matches = tuple(match_topics(topics, obs.title, obs.paragraphs))
     devs: list[Development] = []
     for m in matches:
-        if m.topic not in known.topics:
+        # A live page already watched only ever gains text: what is new on it is an update,
+        # also for a topic it never matched before. An article matching a topic anew is a story.
+        if m.topic not in known.topics and not (obs.kind == "page" and known.exists):
             devs.append(_new_story(obs, m, by_name[m.topic], now))
             continue
         fresh = [

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -310,6 +310,24 @@ class Store:
         return [
             OutboxItem(r.id, r.development_id, r.channel, r.mode, r.attempts, token) for r in rows
         ]
+
+    def channel_waiting_until(self, channel: str, mode: str, now: datetime) -> datetime | None:
+        """When a channel that refused a message may be tried again (None: it is not waiting).
+
+        The whole channel waits, not only the refused row, so later alerts neither overtake
+        the refused one nor hammer a service that is down.
+        """
+        with self._tx() as conn:
+            until = conn.execute(
+                select(func.max(outbox.c.next_attempt_at))
+                .where(outbox.c.channel == channel)
+                .where(outbox.c.mode == mode)
+                .where(outbox.c.status == "pending")
+                .where(outbox.c.attempts > 0)
+            ).scalar()
+        if until is not None and until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+        return until if until is not None and until > now else None
 
     def mark_sent(self, items: Iterable[OutboxItem], now: datetime) -> None:
         with self._tx() as conn:

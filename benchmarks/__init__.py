@@ -1,0 +1,1 @@
+"""Benchmarks that measure newswatch against a baseline in the same run."""

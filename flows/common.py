@@ -1,0 +1,156 @@
+"""Shared parts of the Prefect adapters: the open-Runtime registry, the per-source task, reports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from newswatch.config import load_config
+from newswatch.errors import NewswatchError, StoreError
+from newswatch.models import Source
+from newswatch.pipeline import Pass, Runtime, process_source
+from newswatch.report import RunReport, SourceReport
+
+DEFAULT_CONFIG = "config/newswatch.yaml"
+SOURCE_WORKERS = 4  # fetching is I/O bound; per-host pacing still holds across these threads
+DELIVERY_RETRY_DELAYS = [10, 30]
+
+# Tasks receive a key into this registry instead of the Runtime itself: Prefect would otherwise
+# walk (and could try to hash) the store, the fetcher and the whole config for every task run.
+# The tasks run in threads of the flow-run process (ThreadPoolTaskRunner), so they share it.
+_open: dict[str, Runtime] = {}
+
+
+@contextmanager
+def open_runtime(config_path: str) -> Iterator[tuple[str, Runtime]]:
+    """Load the config, open store and fetcher, and register them under a key tasks can carry."""
+    with Runtime.open(load_config(config_path)) as rt:
+        key = uuid.uuid4().hex
+        _open[key] = rt
+        try:
+            yield key, rt
+        finally:
+            del _open[key]
+
+
+def runtime(key: str) -> Runtime:
+    """The Runtime a flow opened; tasks running outside that flow's process cannot have one."""
+    try:
+        return _open[key]
+    except KeyError:
+        raise NewswatchError(
+            "no open newswatch runtime for this task: tasks must run in threads of the flow run "
+            "that opened it (use ThreadPoolTaskRunner)"
+        ) from None
+
+
+# No retries here: the fetcher already retries transient HTTP errors with backoff, and a source
+# that still fails is a value in the report, retried by the next cycle.
+@task(
+    name="source",
+    task_run_name="source-{source_name}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def source_task(rt_key: str, source_name: str, run_id: int, how: Pass) -> SourceReport:
+    """One pass over one source: fetch, parse, detect, record."""
+    rt = runtime(rt_key)
+    source = rt.config.source(source_name)
+    try:
+        return process_source(rt, source, run_id, how)
+    except NewswatchError as exc:  # e.g. the store failing mid-source: report it, go on
+        return failed_report(source, exc)
+
+
+def failed_report(source: Source, exc: BaseException) -> SourceReport:
+    report = SourceReport(source.name, source.kind)
+    report.fail(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+    return report
+
+
+def run_sources(
+    rt_key: str, sources: Sequence[Source], run_id: int, how: Pass, parallel: bool = True
+) -> list[SourceReport]:
+    """A task per source; a task that crashes becomes a failed source, never a failed run."""
+    if parallel:
+        futures = [source_task.submit(rt_key, s.name, run_id, how) for s in sources]
+        values = [f.result(raise_on_failure=False) for f in futures]
+    else:
+        values = [
+            source_task.submit(rt_key, s.name, run_id, how).result(raise_on_failure=False)
+            for s in sources
+        ]
+    return [_as_report(s, v) for s, v in zip(sources, values, strict=True)]
+
+
+def _as_report(source: Source, value: Any) -> SourceReport:
+    if isinstance(value, SourceReport):
+        return value
+    if isinstance(value, BaseException):
+        return failed_report(source, value)
+    return failed_report(source, RuntimeError(f"source task ended without a report: {value!r}"))
+
+
+def retry_on_store_error(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry delivery only when the store hiccuped (e.g. SQLite locked); outbox leases make it safe."""
+    try:
+        state.result()
+    except StoreError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def publish(report: RunReport) -> None:
+    """Log the run's summary and leave its Markdown report as the flow run's artifact."""
+    logger = get_run_logger()
+    logger.info(report.summary())
+    for failed in report.failed_sources:
+        logger.warning("source %s failed: %s", failed.source, failed.error)
+    for channel in report.failed_channels:
+        logger.warning("channel %s is waiting for retry: %s", channel.channel, channel.error)
+    create_markdown_artifact(
+        markdown=report.to_markdown(),
+        key=f"newswatch-{report.kind}",
+        description=report.summary(),
+    )
+
+
+def lateness(scheduled: datetime, now: datetime) -> timedelta:
+    return now - scheduled
+
+
+def stale_message(max_late_minutes: int, now: datetime | None = None) -> str | None:
+    """Why this run should do nothing (it started too long after its scheduled time), or None.
+
+    After downtime Prefect starts every missed scheduled run, oldest first; for a news monitor
+    only the newest matters, and each run checks all sources anyway. `max_late_minutes <= 0`
+    turns the check off.
+    """
+    if max_late_minutes <= 0:
+        return None
+    scheduled = flow_run.scheduled_start_time
+    late = lateness(scheduled, now or datetime.now(UTC))
+    if late <= timedelta(minutes=max_late_minutes):
+        return None
+    return (
+        f"skipped: this run started {late.total_seconds() / 60:.0f} min after its scheduled time "
+        f"{scheduled.isoformat()} (limit max_late_minutes={max_late_minutes}); a newer run "
+        "covers the same sources"
+    )
+
+
+def publish_skip(kind: str, message: str) -> None:
+    get_run_logger().warning(message)
+    create_markdown_artifact(
+        markdown=f"# newswatch {kind}\n\n{message}\n", key=f"newswatch-{kind}", description=message
+    )

@@ -1,0 +1,67 @@
+"""The `monitor` flow: one monitoring cycle as Prefect runs, a task per source and one for delivery."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.common import (
+    DEFAULT_CONFIG,
+    DELIVERY_RETRY_DELAYS,
+    SOURCE_WORKERS,
+    open_runtime,
+    publish,
+    publish_skip,
+    retry_on_store_error,
+    run_sources,
+    runtime,
+    stale_message,
+)
+from newswatch.deliver import ChannelResult, deliver_instant
+from newswatch.pipeline import Pass, begin_run, finish_run, utcnow
+from newswatch.report import RunReport
+
+
+@task(
+    name="deliver",
+    task_run_name="deliver",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=len(DELIVERY_RETRY_DELAYS),
+    retry_delay_seconds=DELIVERY_RETRY_DELAYS,
+    retry_condition_fn=retry_on_store_error,
+)
+def deliver_task(rt_key: str) -> list[ChannelResult]:
+    """Send what waits in the outbox to the instant channels (digest channels keep collecting)."""
+    rt = runtime(rt_key)
+    return deliver_instant(rt.store, rt.config.channels, utcnow())
+
+
+@flow(name="monitor", task_runner=ThreadPoolTaskRunner(max_workers=SOURCE_WORKERS))
+def monitor(
+    config: str = DEFAULT_CONFIG,
+    sources: list[str] | None = None,
+    max_late_minutes: int = 20,
+) -> RunReport | None:
+    """Fetch every source, record and alert on new developments; the same cycle as `newswatch run`.
+
+    Args:
+        config: path of the newswatch YAML config (relative to the working directory).
+        sources: only these sources (names from the config); all when empty.
+        max_late_minutes: a run starting this long after its scheduled time only says so and
+            returns, so missed runs are not replayed after downtime; 0 turns the check off.
+    """
+    skip = stale_message(max_late_minutes)
+    if skip:
+        publish_skip("monitor", skip)
+        return None
+    with open_runtime(config) as (key, rt):
+        selected = rt.selected(sources)
+        run_id, report = begin_run(rt, "monitor")
+        report.sources = run_sources(key, selected, run_id, Pass())
+        report.deliveries = deliver_task(key)
+        finish_run(rt, run_id, report)
+    publish(report)
+    return report
+

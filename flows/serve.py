@@ -1,0 +1,219 @@
+"""`newswatch serve`: a local Prefect server when none is named, and the three flows on schedules.
+
+Prefect is imported only after PREFECT_API_URL is settled, so this process and every flow run it
+starts talk to the right server (never to Prefect's slow temporary one).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from newswatch.config import load_config
+from newswatch.errors import NewswatchError
+
+SERVER_HOST = "127.0.0.1"
+FIRST_PORT = 4200
+PORTS_TO_TRY = 50
+STARTUP_TIMEOUT = 180.0  # a new SQLite database is migrated first: ~20 s here, more under load
+STOP_GRACE = 10.0
+PREFECT_HOME = Path("state/prefect")
+
+
+@dataclass
+class LocalServer:
+    """A `prefect server start` subprocess owned by this process."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{SERVER_HOST}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.ui_url}/api"
+
+    def stop(self) -> None:
+        """TERM, wait, then KILL: the server must not outlive `newswatch serve`."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port(first: int = FIRST_PORT, tries: int = PORTS_TO_TRY) -> int:
+    """`first`, or the next port after it that nothing listens on."""
+    for port in range(first, first + tries):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # uvicorn binds with SO_REUSEADDR, so a port in TIME_WAIT is free for it too.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((SERVER_HOST, port))
+            except OSError:
+                continue
+            return port
+    raise NewswatchError(f"no free port for the Prefect server in {first}..{first + tries - 1}")
+
+
+def server_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PREFECT_API_URL", None)
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",  # also avoids SQLite "database is locked" noise
+        DO_NOT_TRACK="1",
+    )
+    return env
+
+
+def start_local_server(home: Path = PREFECT_HOME, timeout: float = STARTUP_TIMEOUT) -> LocalServer:
+    """Start `prefect server start` on SQLite under `home`; return once /api/health answers."""
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = home / "server.log"
+    prefect_cli = Path(sys.executable).with_name("prefect")
+    command = [str(prefect_cli), "server", "start", "--host", SERVER_HOST, "--port", str(port)]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            env=server_env(home),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the server after serving
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+    server = LocalServer(process, port, log_path)
+    try:
+        _wait_healthy(server, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if we die without cleaning up (e.g. SIGKILL).
+
+    A stray server would keep the port and the SQLite file, and the next `serve` would start a
+    second server on the same database.
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _wait_healthy(server: LocalServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise NewswatchError(
+                f"the Prefect server exited with status {server.process.returncode}; "
+                f"see {server.log_path}:\n{_tail(server.log_path)}"
+            )
+        if _healthy(server.api_url):
+            return
+        time.sleep(0.5)
+    raise NewswatchError(
+        f"the Prefect server did not answer {server.api_url}/health within {timeout:.0f} s; "
+        f"see {server.log_path}"
+    )
+
+
+def _healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    with open(path, "rb") as fh:
+        return b"\n".join(fh.read().splitlines()[-lines:]).decode("utf-8", "replace")
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def serve(config: str, limit: int = 2, out: IO[str] | None = None) -> None:
+    """Serve monitor, digest and backfill until Ctrl-C or SIGTERM, then stop our server."""
+    out = out or sys.stdout
+    config_path = str(Path(config).resolve())
+    interval = load_config(config_path).defaults.interval  # bad config fails before any start
+    # Until Prefect's runner installs its own handler, SIGTERM must unwind through `finally`.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    server: LocalServer | None = None
+    try:
+        if not os.environ.get("PREFECT_API_URL"):
+            print(f"starting a local Prefect server (state in {PREFECT_HOME}/)…", file=out)
+            server = start_local_server()
+            os.environ["PREFECT_API_URL"] = server.api_url
+        ui = os.environ["PREFECT_API_URL"].rstrip("/").removesuffix("/api")
+        print(f"Prefect UI: {ui}", file=out, flush=True)
+        _serve_deployments(config_path, interval, limit)
+    except KeyboardInterrupt:
+        print("stopping…", file=out)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server is not None:
+            server.stop()
+            print("Prefect server stopped", file=out)
+
+
+def _serve_deployments(config_path: str, interval: float, limit: int) -> None:
+    import prefect
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.deployments.runner import EntrypointType
+
+    from flows.backfill import backfill
+    from flows.digest import digest
+    from flows.monitor import monitor
+
+    one_at_a_time = ConcurrencyLimitConfig(
+        limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+    )
+    # Module entry points: flow runs import `flows.*` and do not depend on this process's cwd.
+    module = EntrypointType.MODULE_PATH
+    prefect.serve(
+        monitor.to_deployment(
+            name="monitor",
+            interval=timedelta(seconds=interval),
+            parameters={"config": config_path},
+            concurrency_limit=one_at_a_time,
+            entrypoint_type=module,
+        ),
+        digest.to_deployment(
+            name="digest",
+            cron="0 * * * *",
+            parameters={"config": config_path, "due_only": True},
+            concurrency_limit=one_at_a_time,
+            entrypoint_type=module,
+        ),
+        backfill.to_deployment(
+            name="backfill", parameters={"config": config_path}, entrypoint_type=module
+        ),
+        limit=limit,
+        pause_on_shutdown=False,  # keep schedules active; the monitor skips stale runs itself
+    )

@@ -1,0 +1,400 @@
+"""The only network seam: polite, size-capped, SSRF-guarded HTTP GETs that raise only FetchError."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from urllib.parse import urljoin
+
+import requests
+import urllib3
+from protego import Protego
+
+from newswatch.errors import (
+    BlockedFetchError,
+    FetchError,
+    PermanentFetchError,
+    TransientFetchError,
+)
+from newswatch.models import FetchResult, FetchSettings, Validators
+from newswatch.netguard import Attempt, DeadlineExceeded, GuardedSession, Target, admit, redact
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+DEADLINE_FACTOR = 3.0  # one attempt, body included, may take this many times settings.timeout
+ROBOTS_MAX_BYTES = 512 * 1024  # the limit Google documents for robots.txt
+_ROBOTS_FAILURE_TTL = 60.0
+_CHUNK = 64 * 1024
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_TOKEN_END = re.compile(r"[/\s]")
+
+# --- exception translation -----------------------------------------------------------------
+
+_TRANSLATIONS: tuple[tuple[type[BaseException], type[FetchError], str], ...] = (
+    (requests.exceptions.SSLError, PermanentFetchError, "TLS failure"),
+    (requests.exceptions.ConnectTimeout, TransientFetchError, "connect timeout"),
+    (requests.exceptions.Timeout, TransientFetchError, "read timeout"),
+    (requests.exceptions.ContentDecodingError, PermanentFetchError, "undecodable body encoding"),
+    (requests.exceptions.ChunkedEncodingError, TransientFetchError, "body cut off"),
+    (requests.exceptions.ConnectionError, TransientFetchError, "connection failed"),
+    (requests.exceptions.InvalidHeader, PermanentFetchError, "invalid request header"),
+    (requests.exceptions.RequestException, PermanentFetchError, "invalid request"),
+    (urllib3.exceptions.DecodeError, PermanentFetchError, "undecodable body encoding"),
+    (urllib3.exceptions.TimeoutError, TransientFetchError, "timeout"),
+    (urllib3.exceptions.HTTPError, TransientFetchError, "transport error"),
+    (http.client.HTTPException, PermanentFetchError, "malformed HTTP response"),
+    (TimeoutError, TransientFetchError, "timeout"),
+    (OSError, TransientFetchError, "network error"),
+    (ValueError, PermanentFetchError, "invalid URL or response"),
+)
+_TRANSLATABLE = tuple(t for t, _, _ in _TRANSLATIONS)
+
+
+@contextmanager
+def _translated(attempt: Attempt) -> Iterator[None]:
+    """Map every library exception to the FetchError tree; messages carry no library text."""
+    try:
+        yield
+    except FetchError:
+        raise
+    except _TRANSLATABLE as exc:
+        if attempt.expired:
+            raise DeadlineExceeded("overall deadline exceeded", url=attempt.url) from exc
+        kind, label = next((k, lbl) for t, k, lbl in _TRANSLATIONS if isinstance(exc, t))
+        raise kind(f"{label} ({type(exc).__name__})", url=attempt.url) from exc
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds asked for by a Retry-After header (delta-seconds or HTTP date), None if unusable."""
+    value = (value or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _read_capped(response: requests.Response, cap: int, shown: str) -> bytes:
+    declared = (response.headers.get("Content-Length") or "").strip()
+    if declared.isdigit() and int(declared) > cap:
+        raise PermanentFetchError(
+            f"Content-Length {declared} exceeds max_bytes {cap}",
+            url=shown,
+            status=response.status_code,
+        )
+    body = bytearray()
+    # urllib3 decompresses at most _CHUNK bytes per step, so a gzip bomb stops at the cap.
+    for chunk in response.iter_content(_CHUNK):
+        body += chunk
+        if len(body) > cap:
+            raise PermanentFetchError(
+                f"body exceeds max_bytes {cap} once decoded", url=shown, status=response.status_code
+            )
+    return bytes(body)
+
+
+# --- per-host state ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    retry_after: float | None
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(self.headers.get("ETag"), self.headers.get("Last-Modified"))
+
+
+@dataclass
+class _Host:
+    """Pacing for one host name; ``turn`` is held for the wait and the request, never globally."""
+
+    turn: threading.Lock = field(default_factory=threading.Lock)
+    last_end: float = float("-inf")
+    not_before: float = float("-inf")
+
+
+@dataclass(frozen=True, slots=True)
+class _Robots:
+    expires: float
+    rules: Protego | None = None  # None: no usable robots.txt, everything allowed
+    deny_all: bool = False
+    unavailable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What one fetch (or its robots.txt download) carries through redirects and retries."""
+
+    settings: FetchSettings
+    headers: dict[str, str]
+    origin: str  # the host and port of this URL need no address check
+    userinfo_ok: bool  # the first URL came from the user or from an admitted URL's credentials
+    robots: bool  # obey robots.txt (False while downloading robots.txt itself)
+    retries: int
+
+
+# --- the fetcher ---------------------------------------------------------------------------
+
+
+class Fetcher:
+    """One polite HTTP client shared by every task of a run; safe to use from several threads."""
+
+    def __init__(
+        self,
+        *,
+        user_agent: str,
+        max_retries: int = 2,
+        backoff_base: float = 1.0,
+        max_retry_wait: float = 60.0,
+        robots_ttl: float = 3600.0,
+    ) -> None:
+        self._user_agent = user_agent
+        self._max_retries = max(0, max_retries)
+        self._backoff_base = max(0.0, backoff_base)
+        self._max_retry_wait = max(0.0, max_retry_wait)
+        self._robots_ttl = robots_ttl
+        self._session = GuardedSession()
+        self._session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"})
+        self._lock = threading.Lock()  # guards the dicts below; never held while waiting
+        self._hosts: dict[str, _Host] = {}
+        self._robots: dict[str, _Robots] = {}
+        self._robots_turns: dict[str, threading.Lock] = {}
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def fetch(
+        self,
+        url: str,
+        settings: FetchSettings,
+        *,
+        validators: Validators | None = None,
+        found_on: str | None = None,
+        accept: str | None = None,
+    ) -> FetchResult:
+        """GET ``url``; ``found_on`` is the source a found link came from (None: configured URL).
+
+        Raises only FetchError subclasses; "not modified" is a result with ``not_modified=True``.
+        """
+        started = time.monotonic()
+        outcome = "failed"
+        try:
+            result = self._fetch(url, settings, validators, found_on, accept)
+            outcome = f"{result.status}, {len(result.content)} bytes"
+            return replace(result, elapsed=time.monotonic() - started)
+        except FetchError as exc:
+            outcome = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            source = redact(found_on) if found_on else "config"
+            took = time.monotonic() - started
+            log.debug("fetch %s (from %s) -> %s in %.3fs", redact(url), source, outcome, took)
+
+    def _fetch(
+        self,
+        url: str,
+        settings: FetchSettings,
+        validators: Validators | None,
+        found_on: str | None,
+        accept: str | None,
+    ) -> FetchResult:
+        sent = validators or Validators()
+        headers = {"User-Agent": settings.user_agent or self._user_agent}
+        extra = {
+            "Accept": accept,
+            "If-None-Match": sent.etag,
+            "If-Modified-Since": sent.last_modified,
+        }
+        headers.update({name: value for name, value in extra.items() if value})
+        # A configured URL vouches only for its own host and port; redirects elsewhere are checked.
+        job = _Job(settings, headers, found_on or url, found_on is None, True, self._max_retries)
+        final_url, reply = self._follow(url, job)
+        if reply.status == 304:
+            fresh = reply.validators
+            kept = Validators(fresh.etag or sent.etag, fresh.last_modified or sent.last_modified)
+            return FetchResult(url, final_url, 304, validators=kept, not_modified=True)
+        if not 200 <= reply.status < 300:
+            shown = redact(final_url)
+            raise PermanentFetchError(
+                f"unexpected HTTP {reply.status}", url=shown, status=reply.status
+            )
+        content_type = reply.headers.get("Content-Type", "")
+        return FetchResult(url, final_url, reply.status, reply.body, content_type, reply.validators)
+
+    def _follow(self, url: str, job: _Job) -> tuple[str, _Reply]:
+        """Follow redirects by hand so every hop passes admission and robots.txt again."""
+        current = url
+        for hop in range(MAX_REDIRECTS + 1):
+            target = admit(current, job.origin, allow_userinfo=job.userinfo_ok and hop == 0)
+            gap = max(job.settings.per_host_delay, self._robots_delay(target, job))
+            reply = self._with_retries(target, job, gap)
+            if reply.status not in _REDIRECT_STATUSES:
+                return current, reply
+            location = (reply.headers.get("Location") or "").strip()
+            if not location:
+                raise PermanentFetchError(
+                    f"HTTP {reply.status} without Location",
+                    url=redact(current),
+                    status=reply.status,
+                )
+            try:
+                current = urljoin(target.url, location)
+            except ValueError as exc:
+                shown = redact(current)
+                raise PermanentFetchError("malformed redirect Location", url=shown) from exc
+        raise PermanentFetchError(f"more than {MAX_REDIRECTS} redirects", url=redact(url))
+
+    def _with_retries(self, target: Target, job: _Job, gap: float) -> _Reply:
+        for attempt in range(job.retries + 1):
+            try:
+                reply = self._once(target, job, gap)
+            except DeadlineExceeded:
+                raise
+            except TransientFetchError as exc:
+                if exc.retry_after is not None or attempt >= job.retries:
+                    raise
+                time.sleep(self._backoff(attempt))
+                continue
+            if reply.status != 429 and reply.status < 500:
+                if reply.status >= 400:
+                    shown = redact(target.url)
+                    raise PermanentFetchError(
+                        f"HTTP {reply.status}", url=shown, status=reply.status
+                    )
+                return reply
+            wait = reply.retry_after
+            if attempt >= job.retries or (wait is not None and wait > self._max_retry_wait):
+                raise TransientFetchError(
+                    f"HTTP {reply.status} after {attempt + 1} attempt(s)",
+                    url=redact(target.url),
+                    status=reply.status,
+                    retry_after=wait,
+                )
+            if wait is None:  # with Retry-After, the host's not_before makes _once wait instead
+                time.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self._max_retry_wait, self._backoff_base * 2**attempt) * random.uniform(0.5, 1.0)
+
+    def _once(self, target: Target, job: _Job, gap: float) -> _Reply:
+        """One request once this host's turn comes: one request per host at a time, gap apart."""
+        with self._lock:
+            host = self._hosts.setdefault(target.host, _Host())
+        with host.turn:
+            wait = max(host.not_before, host.last_end + gap) - time.monotonic()
+            if wait > self._max_retry_wait:
+                shown = redact(target.url)
+                message = f"host {target.host} is paused for {wait:.0f}s more"
+                raise TransientFetchError(message, url=shown, retry_after=wait)
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                reply = self._exchange(target, job.settings, job.headers)
+            finally:
+                # Measured from the end of the previous request, so arrivals are >= gap apart.
+                host.last_end = time.monotonic()
+            if reply.retry_after is not None:
+                host.not_before = max(host.not_before, host.last_end + reply.retry_after)
+        return reply
+
+    def _exchange(self, target: Target, settings: FetchSettings, headers: dict[str, str]) -> _Reply:
+        attempt = Attempt(redact(target.url), target.require_public)
+        timeout = (settings.timeout, settings.timeout)
+        with attempt.running(settings.timeout * DEADLINE_FACTOR), _translated(attempt):
+            response = self._session.get(
+                target.url, headers=headers, timeout=timeout, stream=True, allow_redirects=False
+            )
+            with response:
+                status = response.status_code
+                ok = 200 <= status < 300
+                body = _read_capped(response, settings.max_bytes, attempt.url) if ok else b""
+                asks_wait = status == 429 or status >= 500
+                retry_after = (
+                    _retry_after(response.headers.get("Retry-After")) if asks_wait else None
+                )
+            if attempt.expired:  # a close-delimited body cut by the deadline looks complete
+                raise DeadlineExceeded("overall deadline exceeded", url=attempt.url)
+            return _Reply(status, response.headers, body, retry_after)
+
+    # --- robots.txt --------------------------------------------------------------------------
+
+    def _robots_delay(self, target: Target, job: _Job) -> float:
+        """Raise when robots.txt forbids the URL (or cannot be read now); return its Crawl-delay."""
+        if not job.robots:
+            return 0.0
+        robots = self._robots_for(target, job)
+        shown = redact(target.url)
+        if robots.unavailable:
+            raise TransientFetchError("robots.txt unavailable: temporarily disallowed", url=shown)
+        token = _TOKEN_END.split(job.headers["User-Agent"].strip(), maxsplit=1)[0]
+        if robots.deny_all or (robots.rules and not robots.rules.can_fetch(target.url, token)):
+            raise BlockedFetchError("disallowed by robots.txt", url=shown)
+        delay = robots.rules.crawl_delay(token) if robots.rules else None
+        return float(delay or 0.0)
+
+    def _robots_for(self, target: Target, job: _Job) -> _Robots:
+        key = target.origin
+        with self._lock:
+            cached = self._robots.get(key)
+            turn = self._robots_turns.setdefault(key, threading.Lock())
+        if cached and cached.expires > time.monotonic():
+            return cached
+        with turn:  # one download per origin even when several threads ask at once
+            cached = self._robots.get(key)
+            if cached and cached.expires > time.monotonic():
+                return cached
+            robots = self._load_robots(urljoin(target.url, "/robots.txt"), job)
+            with self._lock:
+                self._robots[key] = robots
+            return robots
+
+    def _load_robots(self, url: str, job: _Job) -> _Robots:
+        """Download and parse robots.txt; its status decides when there is nothing to parse."""
+        capped = replace(job.settings, max_bytes=min(job.settings.max_bytes, ROBOTS_MAX_BYTES))
+        headers = {"User-Agent": job.headers["User-Agent"], "Accept": "text/plain, */*;q=0.1"}
+        # The URL keeps the credentials the page itself was admitted with, and no others.
+        robots_job = _Job(capped, headers, job.origin, True, robots=False, retries=0)
+        expires = time.monotonic() + self._robots_ttl
+        try:
+            _, reply = self._follow(url, robots_job)
+        except TransientFetchError:
+            retry_at = time.monotonic() + min(self._robots_ttl, _ROBOTS_FAILURE_TTL)
+            return _Robots(retry_at, unavailable=True)
+        except PermanentFetchError as exc:
+            return _Robots(expires, deny_all=exc.status in (401, 403))
+        except BlockedFetchError:
+            return _Robots(expires)  # e.g. it redirects somewhere refused: no rules to obey
+        if reply.status != 200:
+            return _Robots(expires)
+        text = reply.body.decode("utf-8", errors="replace").lstrip("\ufeff")
+        return _Robots(expires, rules=Protego.parse(text))

@@ -1,0 +1,261 @@
+"""Where a fetch may go: URL admission before a request and the peer check when it connects."""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import re
+import socket
+import threading
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util import parse_url
+
+from newswatch.errors import BlockedFetchError, PermanentFetchError, TransientFetchError
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:key|token|secret|pass|sig|auth)[^=&#]*=)[^&#]*")
+_USERINFO = re.compile(r"(?<=//)[^/?#@]*@")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Ranges that some Python versions still call global, or that front cloud metadata services.
+_NEVER_PUBLIC = tuple(
+    ipaddress.ip_network(n)
+    for n in ("0.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "192.0.0.0/24", "198.18.0.0/15")
+    + ("224.0.0.0/4", "240.0.0.0/4", "64:ff9b:1::/48", "2001::/32", "fc00::/7", "ff00::/8")
+)
+
+
+def is_public_address(address: str) -> bool:
+    """True when the IP literal is globally routable, also once unwrapped from an IPv6 form."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is None and ip in _NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            return is_public_address(str(inner))
+    flags = (ip.is_private, ip.is_loopback, ip.is_link_local, ip.is_multicast, ip.is_reserved)
+    return ip.is_global and not any(flags) and not any(ip in net for net in _NEVER_PUBLIC)
+
+
+def redact(url: str) -> str:
+    """The URL without userinfo and with credential-like query values masked, for logs."""
+    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub("", url, count=1))
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (a seam: tests replace it to simulate DNS rebinding)."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+# --- admission before the request ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A URL that passed admission, as it goes on the wire."""
+
+    url: str
+    scheme: str
+    host: str  # lower case, no brackets, no trailing dot
+    port: int
+    require_public: bool  # the connected peer must be a public address
+
+    @property
+    def origin(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+def _wire(url: str) -> str:
+    """The URL exactly as requests will send it, so checks and connection see the same host."""
+    return requests.Request("GET", url).prepare().url or ""
+
+
+def _host_port(wire_url: str) -> tuple[str, int | None]:
+    parsed = parse_url(wire_url)
+    host = (parsed.host or "").strip("[]").rstrip(".").lower()
+    return host, parsed.port or DEFAULT_PORTS.get((parsed.scheme or "").lower())
+
+
+def _origin_key(origin: str) -> tuple[str, int | None] | None:
+    try:
+        return _host_port(_wire(origin))
+    except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError):
+        return None
+
+
+def admit(url: str, origin: str, *, allow_userinfo: bool) -> Target:
+    """Refuse what may not be fetched; only the host and port of ``origin`` skip the address check.
+
+    Raises BlockedFetchError (scheme, userinfo, non-public address), PermanentFetchError
+    (malformed URL) or TransientFetchError (the name does not resolve now).
+    """
+    shown = redact(url)
+    scheme = url.split(":", 1)[0].strip().lower() if ":" in url else ""
+    if scheme not in DEFAULT_PORTS:
+        raise BlockedFetchError(f"scheme {scheme or '(none)'!r} is not http or https", url=shown)
+    try:
+        wire = _wire(url)
+        parsed = parse_url(wire)
+        host, port = _host_port(wire)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
+        raise PermanentFetchError(f"malformed URL ({type(exc).__name__})", url=shown) from exc
+    if parsed.auth and not allow_userinfo:
+        raise BlockedFetchError("credentials in a found URL are refused", url=shown)
+    if not host or port is None:
+        raise PermanentFetchError("URL has no host", url=shown)
+    same = (host, port) == _origin_key(origin)
+    if not same:
+        _require_public(host, port, shown)
+    return Target(wire, scheme, host, port, require_public=not same)
+
+
+def _require_public(host: str, port: int, shown: str) -> None:
+    try:
+        addresses = resolve(host, port)
+    except socket.gaierror as exc:
+        raise TransientFetchError(f"cannot resolve {host}", url=shown) from exc
+    except (UnicodeError, OSError) as exc:
+        raise PermanentFetchError(
+            f"cannot resolve {host} ({type(exc).__name__})", url=shown
+        ) from exc
+    bad = [a for a in addresses if not is_public_address(a)] or ([] if addresses else ["(none)"])
+    if bad:
+        raise BlockedFetchError(f"{host} resolves to non-public address {bad[0]}", url=shown)
+
+
+# --- one request on the wire: peer check and deadline ----------------------------------------
+
+
+class DeadlineExceeded(TransientFetchError):
+    """The attempt outran its overall deadline (slow-drip server); not worth an immediate retry."""
+
+
+class Attempt:
+    """The rules of one request: whether its peer must be public, and a deadline that cuts it."""
+
+    def __init__(self, url: str, require_public: bool) -> None:
+        self.url = url
+        self.require_public = require_public
+        self.expired = False
+        self._finished = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def admit_peer(self, sock: socket.socket) -> None:
+        """Check the address actually connected to, so DNS rebinding after admission is caught."""
+        if self.require_public:
+            peer = str(sock.getpeername()[0])
+            if not is_public_address(peer):
+                raise BlockedFetchError(f"connected to non-public address {peer}", url=self.url)
+        self.track(sock)
+
+    def track(self, sock: socket.socket) -> None:
+        """Remember a socket to cut at the deadline (the TLS one replaces the plain one)."""
+        with self._lock:
+            if all(s is not sock for s in self._sockets):
+                self._sockets.append(sock)
+            if self.expired:
+                raise DeadlineExceeded("overall deadline exceeded", url=self.url)
+
+    def expire(self) -> None:
+        """Called by a timer at the deadline: cut the sockets so a blocked read returns."""
+        with self._lock:
+            if self._finished:
+                return
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            # Kept here because a response that reads to EOF owns the socket, not the connection.
+            # The base-class shutdown also works on a TLS socket without touching its SSL state.
+            with suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    @contextmanager
+    def running(self, deadline: float) -> Iterator[None]:
+        """Make this the attempt that guarded connections in this thread report to."""
+        token = _CURRENT.set(self)
+        timer = threading.Timer(deadline, self.expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._finished = True
+            timer.cancel()
+            _CURRENT.reset(token)
+
+
+_CURRENT: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar(
+    "newswatch_fetch_attempt", default=None
+)
+
+
+class _GuardedConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        attempt = _CURRENT.get()
+        if attempt is not None:
+            try:
+                attempt.admit_peer(sock)
+            except BaseException:
+                sock.close()
+                raise
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        attempt = _CURRENT.get()
+        if attempt is not None and self.sock is not None:
+            attempt.admit_peer(self.sock)  # a pooled connection opened under other rules
+        super().request(*args, **kwargs)
+        if attempt is not None and self.sock is not None:
+            attempt.track(self.sock)
+
+
+class _GuardedTLSConnection(_GuardedConnection, HTTPSConnection):
+    pass
+
+
+class _GuardedPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedConnection
+
+
+class _GuardedTLSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedTLSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A requests adapter whose connections check their peer against the running Attempt."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedPool, "https": _GuardedTLSPool}
+
+
+class GuardedSession(requests.Session):
+    """A session that connects only through GuardedAdapter and leaves redirects to its caller."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # No proxies or .netrc from the environment: the peer check needs a direct connection.
+        self.trust_env = False
+        adapter = GuardedAdapter(max_retries=0)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Generator[Any, None, None]:
+        """Nothing: even with allow_redirects=False, requests would read a redirect's whole body."""
+        yield from ()

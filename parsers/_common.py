@@ -1,0 +1,223 @@
+"""Small helpers the document parsers share: safe absolute links, markup to plain text."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import lxml.html
+from lxml import etree
+
+_URL_STRIP = "".join(chr(c) for c in range(0x21))  # C0 controls and space, as browsers strip
+_URL_DROP = re.compile(r"[\t\n\r]")
+_MAX_URL = 4096
+_ABSOLUTE_HTTP = re.compile(r"https?://[^/?#]", re.ASCII)
+_TRACKING = re.compile(
+    r"(?:utm_[a-z]+|itm_[a-z]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|igshid|ocid|cmpid|at_[a-z]+)(?:=|$)",
+    re.IGNORECASE,
+)
+_MAX_MARKUP = 200_000
+_WS = re.compile(r"\s+")
+_TAG_LIKE = re.compile(r"<[A-Za-z/!?][^<>]{0,2000}>")
+_SKIP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "head")
+# Tags whose edges are word boundaries even when the markup puts no space there.
+_BLOCK_WORDS = (
+    "p div br li ul ol h1 h2 h3 h4 h5 h6 tr td th table blockquote section article figure "
+    "figcaption header footer aside hr pre dd dt dl main nav address"
+)
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text``: long constant sets read better as prose."""
+    return frozenset(text.split())
+
+
+_BLOCK_TAGS = word_set(_BLOCK_WORDS)
+_STRING = etree.XPath("string()")
+
+
+def http_url(href: object, base: str, *, drop_fragment: bool = False) -> str | None:
+    """``href`` resolved against ``base`` when it is a usable http(s) link, else None."""
+    if not isinstance(href, str):
+        return None
+    cleaned = _URL_DROP.sub("", href).strip(_URL_STRIP)
+    if not cleaned or len(cleaned) > _MAX_URL:
+        return None
+    try:
+        # Absolute links are the common case in feeds; urljoin would only copy them.
+        absolute = cleaned if _ABSOLUTE_HTTP.match(cleaned) else urljoin(base, cleaned)
+        parts = urlsplit(absolute)
+        host = parts.hostname
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    if (
+        not absolute.startswith(parts.scheme)
+        or not parts.path
+        or (drop_fragment and parts.fragment)
+    ):
+        fragment = "" if drop_fragment else parts.fragment
+        absolute = urlunsplit(
+            (parts.scheme, parts.netloc, parts.path or "/", parts.query, fragment)
+        )
+    return absolute.replace(" ", "%20")
+
+
+def without_tracking(url: str | None) -> str | None:
+    """``url`` without campaign-tracking query parameters (utm_*, fbclid, ...), which make one
+    article look like several."""
+    if url is None or "?" not in url:
+        return url
+    parts = urlsplit(url)
+    kept = [p for p in parts.query.split("&") if p and not _TRACKING.match(p)]
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def collapse_ws(text: str) -> str:
+    """Runs of whitespace (including non-breaking spaces) as one space, ends trimmed."""
+    return _WS.sub(" ", text).strip()
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def html_to_text(markup: str, limit: int = 4000) -> str:
+    """Plain text of an HTML fragment: tags and scripts dropped, entities decoded, spaces collapsed.
+
+    Feeds often escape their HTML once more than they should, so text that still looks like
+    markup after one pass gets a second one.
+    """
+    if not markup:
+        return ""
+    text = markup[:_MAX_MARKUP]
+    text = _markup_text(text) if _TAG_LIKE.search(text) else html.unescape(text)
+    if _TAG_LIKE.search(text):
+        text = _markup_text(text)
+    return truncate(collapse_ws(text), limit)
+
+
+def _markup_text(markup: str) -> str:
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (etree.LxmlError, ValueError):
+        return html.unescape(_TAG_LIKE.sub(" ", markup))
+    etree.strip_elements(root, etree.Comment, *_SKIP_TAGS, with_tail=False)
+    for el in root.iter(*_BLOCK_TAGS):
+        el.text = " " + (el.text or "")
+        el.tail = " " + (el.tail or "")
+    return str(_STRING(root))
+
+
+def node_text(el: etree._Element) -> str:
+    """All text inside an XML element (unresolved entity references left out)."""
+    return str(_STRING(el))
+
+
+def local_name(el: etree._Element) -> str:
+    """The lower-cased tag without its namespace; "" for comments and processing instructions."""
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2].lower()
+
+
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+
+
+def xml_base(el: etree._Element, url: str) -> str:
+    """The base URL in effect at ``el``: the document URL refined by every xml:base above it."""
+    bases: list[str] = []
+    node: etree._Element | None = el
+    while node is not None:
+        value = node.get(_XML_BASE)
+        if value:
+            bases.append(value.strip())
+        node = node.getparent()
+    base = url
+    for value in reversed(bases):
+        try:
+            base = urljoin(base, value)
+        except ValueError:
+            continue
+    return base
+
+
+_HTML_PARSER = lxml.html.HTMLParser(
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+    no_network=True,
+    huge_tree=True,  # lifts libxml2's depth cap from 256 to 2048, which real pages can exceed
+    default_doctype=False,
+)
+_BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
+_BINARY_SAMPLE = 65_536
+_BINARY_SHARE = 0.01
+_HTML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def html_text(markup: str | bytes | bytearray) -> str:
+    """An HTML document as text, its bytes decoded the way a browser would without HTTP headers."""
+    if isinstance(markup, str):
+        return markup
+    # Imported here: articles pulls in trafilatura, which only article extraction needs.
+    from parsers.articles import decode_html
+
+    return decode_html(markup)
+
+
+def looks_binary(text: str) -> bool:
+    """True when the start of a decoded document is full of control characters: an image, a
+    PDF or random bytes served where HTML was expected."""
+    head = text[:_BINARY_SAMPLE]
+    return len(_BINARY_CHARS.findall(head)) > _BINARY_SHARE * max(1, len(head))
+
+
+def html_tree(text: str) -> lxml.html.HtmlElement | None:
+    """The parsed document, or None when there is nothing to parse."""
+    data = _HTML_CONTROL.sub("", text).encode("utf-8", errors="replace")
+    if not data.strip():
+        return None
+    try:
+        root = etree.fromstring(data, parser=_HTML_PARSER)
+    except (etree.LxmlError, ValueError):
+        return None
+    return root if isinstance(root, lxml.html.HtmlElement) else None
+
+
+def element_text(el: etree._Element, max_nodes: int = 100_000) -> str:
+    """Text inside an HTML element with words kept apart at block edges, spaces collapsed.
+
+    At most ``max_nodes`` start/end events are read, which keeps a title lookup cheap even
+    inside thousands of unclosed, nested tags.
+    """
+    parts: list[str] = []
+    walker = etree.iterwalk(el, events=("start", "end"))
+    for count, (event, node) in enumerate(walker):
+        if count >= max_nodes:
+            break
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if event == "start":
+            if tag in _SKIP_TAGS:
+                walker.skip_subtree()
+                continue
+            if tag in _BLOCK_TAGS:
+                parts.append(" ")
+            parts.append(node.text or "")
+        else:
+            if tag in _BLOCK_TAGS:
+                parts.append(" ")
+            if node is not el:
+                parts.append(node.tail or "")
+    return collapse_ws("".join(parts))

@@ -1,0 +1,460 @@
+"""Article pages to Article records: metadata from JSON-LD and meta tags, body from trafilatura."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement, HTMLParser
+
+from newswatch.errors import ParseError
+from newswatch.models import Article
+from parsers._common import http_url
+from parsers.article_body import improve_body, short_text
+from parsers.dates import parse_date
+from parsers.text import normalise_space
+
+# Real article pages are well under 2 MB; anything beyond the cap is cut before lxml sees it, so a
+# hostile page costs bounded time and memory.
+MAX_INPUT_BYTES = 4_000_000
+MAX_ELEMENTS = 15_000
+_MAX_JSONLD_CHARS = 1_000_000
+# trafilatura's fast mode (no readability/justext comparison) is as accurate on the dev set and
+# 1.5x quicker; the full cascade is only worth its cost when the fast pass finds little.
+_RETRY_BELOW = 500
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([\w.:-]{1,40})""", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([\w.:-]{1,40})""", re.I)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# WHATWG: pages labelled Latin-1 or ASCII are decoded as windows-1252, and a meta tag cannot
+# switch to UTF-16 (the bytes being readable ASCII proves they are not UTF-16).
+_ENCODING_ALIASES = {"latin1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252"}
+
+_ARTICLE_TYPES = frozenset(
+    ("article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "blogposting")
+    + ("opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "liveblogposting")
+    + ("socialmediaposting", "scholarlyarticle", "techarticle", "report")
+)
+_LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$", re.I)
+_BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door|от|від)\s+", re.I)
+_TITLE_SPLIT = re.compile(r"\s+[|–—:·•»-]\s+")
+
+_JSONLD = etree.XPath(
+    "//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]/text()",
+    smart_strings=False,
+)
+_META = etree.XPath("//meta[@content]")
+_CANONICAL = etree.XPath(
+    "//link[contains(concat(' ', translate(@rel, 'CANONIL', 'canonil'), ' '), ' canonical ')]"
+    "/@href",
+    smart_strings=False,
+)
+_TIMES = etree.XPath("//time[@datetime]")
+_ARTICLE_TIMES = etree.XPath("//article//time[@datetime]")
+_H1 = etree.XPath("//h1")
+_TITLE = etree.XPath("//title/text()", smart_strings=False)
+
+_PUBLISHED_KEYS = (
+    "article:published_time", "og:article:published_time", "datepublished", "parsely-pub-date",
+    "sailthru.date", "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date",
+    "dcterms.created", "pubdate", "publishdate", "publish-date", "date", "og:published_time",
+)  # fmt: skip
+_UPDATED_KEYS = (
+    "article:modified_time", "og:article:modified_time", "og:updated_time", "datemodified",
+    "dcterms.modified", "dc.date.modified", "last-modified", "lastmod", "sailthru.lastmodified",
+)  # fmt: skip
+_TITLE_KEYS = (
+    "og:title",
+    "twitter:title",
+    "parsely-title",
+    "sailthru.title",
+    "dc.title",
+    "headline",
+)
+_AUTHOR_KEYS = (
+    "author", "article:author", "parsely-author", "sailthru.author", "dc.creator",
+    "dcterms.creator", "byl",
+)  # fmt: skip
+_DESCRIPTION_KEYS = ("og:description", "description", "twitter:description")
+_LANGUAGE_KEYS = ("content-language", "dc.language", "dcterms.language", "language", "og:locale")
+
+log = logging.getLogger(__name__)
+
+
+def parse_article(html: str | bytes, url: str | None = None) -> Article:
+    """Extract an article page into an Article; garbage gives an empty Article, never a crash.
+
+    Bytes are decoded by BOM, then ``<meta charset>``/XML declaration, then UTF-8, then
+    windows-1252. Only the first ``MAX_INPUT_BYTES`` (4 MB) are parsed, only the first
+    ``MAX_ELEMENTS`` elements extracted, and nesting stops at depth 2048, so hostile pages cost
+    bounded time. The tree is built once and shared by the metadata readers and trafilatura.
+    Raises only ParseError, on a failure nothing here anticipated.
+    """
+    text = decode_html(html) if isinstance(html, bytes | bytearray) else html[:MAX_INPUT_BYTES]
+    tree, deep = _parse_tree(text)
+    if tree is None:
+        return Article(url=url)
+    try:
+        return _article(tree, url, thorough=not deep)
+    except (ValueError, TypeError, LookupError, RecursionError, etree.LxmlError) as exc:
+        raise ParseError(f"article {url or '(no URL)'}: {type(exc).__name__}: {exc}") from exc
+
+
+def _article(tree: HtmlElement, url: str | None, *, thorough: bool) -> Article:
+    meta = _meta_tags(tree)
+    ld = _jsonld_article(tree)
+    title = _title(tree, meta, ld)
+    published = _first_date(ld.get("datePublished"), *(meta.get(k) for k in _PUBLISHED_KEYS))
+    updated = _first_date(ld.get("dateModified"), *(meta.get(k) for k in _UPDATED_KEYS))
+    if published is None or updated is None:
+        published, updated = _time_elements(tree, published, updated)
+    if published and updated and updated < published:
+        updated = None  # a modification before publication is a template error, not a fact
+    return Article(
+        title=title,
+        paragraphs=_paragraphs(tree, url, title, ld, meta, thorough=thorough),
+        published=published,
+        updated=updated,
+        authors=_authors(ld, meta),
+        language=_language(tree, ld, meta),
+        canonical_url=_canonical(tree, meta, ld, url),
+        url=url,
+    )
+
+
+def decode_html(data: bytes | bytearray) -> str:
+    """Bytes of an HTML page to text, picking the encoding as a browser would without headers.
+
+    BOM first, then the declared charset, then UTF-8; a page that is not valid in any of them
+    is read as UTF-8 when only a few bytes are stray, else as windows-1252 (the usual truth
+    behind a wrong or missing label).
+    """
+    data = bytes(data[:MAX_INPUT_BYTES])
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(name, errors="replace")
+    declared = _declared_encoding(data[:4096])
+    for candidate in dict.fromkeys((declared or "utf-8", "utf-8")):
+        try:
+            return data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+    if declared and declared != "utf-8":
+        return data.decode(declared, errors="replace")
+    text = data.decode("utf-8", errors="replace")
+    if text.count("\ufffd") <= max(3, len(text) // 1000):
+        return text
+    return data.decode("cp1252", errors="replace")
+
+
+def _declared_encoding(head: bytes) -> str | None:
+    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    if not match:
+        return None
+    try:
+        name = codecs.lookup(match.group(1).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return None
+    if name.startswith(("utf-16", "utf-32")):
+        return "utf-8"
+    return _ENCODING_ALIASES.get(name, name)
+
+
+def _parse_tree(text: str) -> tuple[HtmlElement | None, bool]:
+    """The document tree, and whether it is abnormal (too deep or too big) for a full extraction.
+
+    A page nesting deeper than libxml2's default limit of 256 is parsed again with the limit
+    raised to 2048 rather than losing everything after the deep part; a tree of more than
+    ``MAX_ELEMENTS`` elements is cut there. Either way the costly extraction cascade is skipped.
+    """
+    data = _CONTROL.sub("", text).encode("utf-8", errors="replace")
+    if not data.strip():
+        return None, False
+    parser = _html_parser(huge=False)  # one per call: a parser's error log is not thread-safe
+    try:
+        root = etree.fromstring(data, parser=parser)
+        deep = any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
+        if deep:
+            root = etree.fromstring(data, parser=_html_parser(huge=True))
+    except (etree.LxmlError, ValueError) as exc:
+        log.debug("unparsable HTML: %s", exc)
+        return None, False
+    if not isinstance(root, HtmlElement):
+        return None, False
+    return root, _truncate(root, MAX_ELEMENTS) or deep
+
+
+def _truncate(root: HtmlElement, limit: int) -> bool:
+    """Cut everything after the ``limit``-th element; True when something was cut.
+
+    Extraction cost grows with the element count, and real articles sit well inside the first
+    few thousand elements of their page.
+    """
+    cut = next(islice(root.iter(), limit, None), None)
+    if cut is None:
+        return False
+    node = cut
+    while (parent := node.getparent()) is not None:
+        for sibling in list(node.itersiblings()):
+            parent.remove(sibling)
+        node = parent
+    parent = cut.getparent()
+    if parent is not None:
+        parent.remove(cut)
+    return True
+
+
+def _html_parser(*, huge: bool) -> HTMLParser:
+    return HTMLParser(
+        encoding="utf-8",
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
+        default_doctype=False,
+        huge_tree=huge,
+    )
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+
+def _meta_tags(tree: HtmlElement) -> dict[str, list[str]]:
+    """Every ``<meta>`` value by its lowercased property/name/itemprop/http-equiv, in page order."""
+    found: dict[str, list[str]] = {}
+    for el in _META(tree):
+        content = normalise_space(el.get("content") or "")
+        if not content:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = el.get(attr)
+            if key:
+                found.setdefault(key.strip().lower(), []).append(content)
+    return found
+
+
+def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
+    """The page's article-typed JSON-LD object, with its graph's ``@id`` references resolved.
+
+    A WebPage node (Yoast-style graphs put one first) is used only when no article is there.
+    """
+    fallback: dict[str, Any] = {}
+    for raw in _JSONLD(tree):
+        nodes = list(_walk(_load_json(raw)))
+        by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
+        for node in nodes:
+            kind = _schema_type(node)
+            if kind in _ARTICLE_TYPES:
+                return {**node, "_ids": by_id}
+            if kind == "webpage" and not fallback:
+                fallback = {**node, "_ids": by_id}
+    return fallback
+
+
+def _load_json(raw: str) -> Any:
+    text = raw.strip()[:_MAX_JSONLD_CHARS]
+    for junk in ("<!--", "-->", "//<![CDATA[", "//]]>", "<![CDATA[", "]]>"):
+        text = text.replace(junk, "")
+    try:
+        return json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _walk(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Objects of a JSON-LD document: top level, lists, ``@graph`` and ``mainEntity``.
+
+    Item lists are not entered: on a section page they hold other pages' articles.
+    """
+    if depth > 8:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _walk(item, depth + 1)
+    elif isinstance(data, dict):
+        yield data
+        for key in ("@graph", "mainEntity"):
+            if key in data:
+                yield from _walk(data[key], depth + 1)
+
+
+def _schema_type(node: dict[str, Any]) -> str | None:
+    """The first schema.org type of a node, bare and lowercased ("schema:NewsArticle" -> ...)."""
+    types = node.get("@type")
+    for name in types if isinstance(types, list) else [types]:
+        if isinstance(name, str):
+            bare = name.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
+            if bare in _ARTICLE_TYPES or bare == "webpage":
+                return bare
+    return None
+
+
+def _first_date(*values: object) -> datetime | None:
+    for value in values:
+        for item in value if isinstance(value, list) else [value]:
+            parsed = parse_date(item) if isinstance(item, str) else None
+            if parsed is not None:
+                return parsed
+    return None
+
+
+def _time_elements(
+    tree: HtmlElement, published: datetime | None, updated: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """Fill gaps from ``<time datetime>``, preferring those inside ``<article>``.
+
+    A time marked as a modification (class, itemprop or id) only ever fills ``updated``.
+    """
+    for el in _ARTICLE_TIMES(tree) or _TIMES(tree):
+        when = parse_date(el.get("datetime"))
+        if when is None:
+            continue
+        parent = el.getparent()
+        marks = " ".join(el.get(a) or "" for a in ("class", "itemprop", "id")).lower()
+        marks += " " + ("" if parent is None else parent.get("class") or "").lower()
+        if any(word in marks for word in ("modif", "updat", "edited")):
+            updated = updated or when
+        elif published is None:
+            published = when
+    return published, updated
+
+
+def _title(tree: HtmlElement, meta: dict[str, list[str]], ld: dict[str, Any]) -> str:
+    for value in (ld.get("headline"), *(meta.get(k, [None])[0] for k in _TITLE_KEYS)):
+        if isinstance(value, str) and normalise_space(value):
+            return _strip_site_name(normalise_space(value), meta)
+    for h1 in _H1(tree):
+        text = normalise_space(short_text(h1, 1000) or "")
+        if 10 <= len(text) <= 300:
+            return text
+    titles = _TITLE(tree)
+    if not titles:
+        return ""
+    parts = _TITLE_SPLIT.split(normalise_space(titles[0]))
+    return max(parts, key=len)
+
+
+def _strip_site_name(title: str, meta: dict[str, list[str]]) -> str:
+    site = (meta.get("og:site_name") or [""])[0].lower()
+    parts = _TITLE_SPLIT.split(title)
+    if site and len(parts) > 1:
+        kept = [p for p in parts if p.lower() != site]
+        if kept:
+            return " - ".join(kept) if len(kept) > 1 else kept[0]
+    return title
+
+
+def _authors(ld: dict[str, Any], meta: dict[str, list[str]]) -> list[str]:
+    names = list(_person_names(ld.get("author"), ld.get("_ids", {})))
+    if not names:
+        names = [v for k in _AUTHOR_KEYS for v in meta.get(k, [])]
+    seen: dict[str, str] = {}
+    for name in names:
+        clean = _BYLINE_PREFIX.sub("", normalise_space(name))
+        if clean and len(clean) <= 100 and "://" not in clean and not clean.startswith("@"):
+            seen.setdefault(clean.casefold(), clean)
+    return list(seen.values())
+
+
+def _person_names(value: Any, by_id: dict[str, Any], depth: int = 0) -> Iterator[str]:
+    if depth > 3:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _person_names(item, by_id, depth + 1)
+    elif isinstance(value, dict):
+        name = value.get("name")
+        if name is None and isinstance(value.get("@id"), str):
+            name = (by_id.get(value["@id"]) or {}).get("name")
+        if isinstance(name, str | list):
+            yield from _person_names(name, by_id, depth + 1)
+
+
+def _language(tree: HtmlElement, ld: dict[str, Any], meta: dict[str, list[str]]) -> str | None:
+    lang = ld.get("inLanguage")
+    if isinstance(lang, dict):
+        lang = lang.get("alternateName") or lang.get("name")
+    candidates = [lang, tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
+    candidates += [v for k in _LANGUAGE_KEYS for v in meta.get(k, [])]
+    for value in candidates:
+        tag = _language_tag(value) if isinstance(value, str) else None
+        if tag:
+            return tag
+    return None
+
+
+def _language_tag(value: str) -> str | None:
+    """A BCP 47 tag in its usual case ("en_gb" -> "en-GB"), or None when it is not one."""
+    tag = value.strip().replace("_", "-").split(",")[0].strip()
+    if not _LANG.match(tag):
+        return None
+    primary, *rest = tag.split("-")
+    return "-".join([primary.lower(), *(s.upper() if len(s) == 2 else s for s in rest)])
+
+
+def _canonical(
+    tree: HtmlElement, meta: dict[str, list[str]], ld: dict[str, Any], url: str | None
+) -> str | None:
+    entity = ld.get("mainEntityOfPage")
+    if isinstance(entity, dict):
+        entity = entity.get("@id") or entity.get("url")
+    for href in (*_CANONICAL(tree), *meta.get("og:url", []), entity, ld.get("url")):
+        resolved = http_url(href, url or "", drop_fragment=True)
+        if resolved:
+            return resolved
+    return url
+
+
+# --- body ------------------------------------------------------------------------------------
+
+
+def _paragraphs(
+    tree: HtmlElement,
+    url: str | None,
+    title: str,
+    ld: dict[str, Any],
+    meta: dict[str, list[str]],
+    *,
+    thorough: bool,
+) -> list[str]:
+    text = _trafilatura(tree, url, fast=True)
+    if thorough and len(text) < _RETRY_BELOW:
+        fuller = _trafilatura(tree, url, fast=False)
+        text = fuller if len(fuller) > len(text) else text
+    body, description = ld.get("articleBody"), ld.get("description")
+    if not isinstance(description, str):
+        description = next((meta[k][0] for k in _DESCRIPTION_KEYS if k in meta), "")
+    return improve_body(
+        tree,
+        text.splitlines(),
+        title=title,
+        standfirst=description,
+        jsonld_body=body if isinstance(body, str) else "",
+    )
+
+
+def _trafilatura(tree: HtmlElement, url: str | None, *, fast: bool) -> str:
+    try:
+        text = trafilatura.extract(
+            tree, url=url, fast=fast, include_comments=False, favor_precision=False
+        )
+    except Exception as exc:  # noqa: BLE001 - a third-party extractor must not sink the page
+        log.debug("trafilatura failed on %s: %s", url, exc)
+        return ""
+    return text or ""

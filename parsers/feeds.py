@@ -1,0 +1,275 @@
+"""RSS 0.9x/2.0, RSS 1.0 (RDF), Atom 1.0/0.3 and JSON Feed documents to FeedEntry records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+
+from lxml import etree
+
+from newswatch.errors import ParseError
+from newswatch.models import FeedEntry
+from parsers._common import (
+    collapse_ws,
+    html_to_text,
+    http_url,
+    local_name,
+    node_text,
+    truncate,
+    without_tracking,
+    xml_base,
+)
+from parsers.dates import parse_date
+from parsers.xmlsafe import parse_xml
+
+TITLE_LIMIT = 500
+SUMMARY_LIMIT = 4000
+_LEADING = b"\xef\xbb\xbf \t\r\n"
+_RSS_CORE = (
+    "",
+    "http://purl.org/rss/1.0",
+    "http://my.netscape.com/rdf/simple/0.9",
+    "http://backend.userland.com/rss2",
+    "http://backend.userland.com/rss",
+)
+_ATOM_CORE = ("", "http://www.w3.org/2005/atom", "http://purl.org/atom/ns")
+# Extension namespaces by the prefix feeds conventionally give them (compared lower-cased,
+# trailing "/" or "#" dropped, because feeds in the wild vary both).
+_EXTENSIONS = {
+    "http://purl.org/dc/elements/1.1": "dc",
+    "http://purl.org/dc/terms": "dcterms",
+    "http://purl.org/rss/1.0/modules/content": "content",
+    "http://www.w3.org/2005/atom": "atom",
+    "http://search.yahoo.com/mrss": "media",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns": "rdf",
+}
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+_ALTERNATE = ("alternate", "http://www.iana.org/assignments/relation/alternate")
+_HTML_TYPES = ("", "text/html", "application/xhtml+xml", "html")
+
+Children = Mapping[str, list[etree._Element]]
+
+
+def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
+    """Entries of a feed in document order, deduplicated by link (tracking parameters such as
+    utm_* dropped); ParseError if not a feed."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ParseError(f"{url}: expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if data[:1024].lstrip(_LEADING).startswith((b"{", b"[")):
+        entries: Iterable[FeedEntry | None] = _json_feed(data, url)
+    else:
+        root = parse_xml(data, url)
+        kind = local_name(root)
+        reader = _XML_READERS.get(kind)
+        if reader is None:
+            raise ParseError(f"{url}: not a feed (root element <{kind or root.tag}>)")
+        entries = reader(root, url)
+    return _dedupe(entries)
+
+
+def _permalink(guid: str | None) -> str | None:
+    """The guid or id itself when it is an absolute http(s) URL (never resolved: a relative
+    identifier is a name, not a link)."""
+    if guid and guid.lstrip().lower().startswith(("http://", "https://")):
+        return http_url(guid, "")
+    return None
+
+
+def _dedupe(entries: Iterable[FeedEntry | None]) -> list[FeedEntry]:
+    seen: set[str] = set()
+    result: list[FeedEntry] = []
+    for entry in entries:
+        if entry is None:
+            continue
+        url = without_tracking(entry.url) or entry.url
+        if url not in seen:
+            seen.add(url)
+            result.append(entry if url == entry.url else replace(entry, url=url))
+    return result
+
+
+# --- XML feeds -----------------------------------------------------------------------------
+
+
+def _children(el: etree._Element, core: tuple[str, ...]) -> dict[str, list[etree._Element]]:
+    """Child elements keyed "name" (the format's own namespace) or "prefix:name" (extensions)."""
+    kids: dict[str, list[etree._Element]] = {}
+    for child in el:
+        name = local_name(child)
+        if not name:
+            continue
+        ns = etree.QName(child).namespace or ""
+        ns = ns.lower().rstrip("/#")
+        prefix = "" if ns in core else _EXTENSIONS.get(ns, "?")
+        kids.setdefault(f"{prefix}:{name}" if prefix else name, []).append(child)
+    return kids
+
+
+def _first_text(kids: Children, *names: str) -> str:
+    for name in names:
+        for el in kids.get(name, ()):
+            text = node_text(el).strip()
+            if text:
+                return text
+    return ""
+
+
+def _first_date(kids: Children, *names: str) -> datetime | None:
+    for name in names:
+        for el in kids.get(name, ()):
+            value = parse_date(node_text(el))
+            if value is not None:
+                return value
+    return None
+
+
+def _rss_items(root: etree._Element, url: str) -> Iterable[FeedEntry | None]:
+    containers = [root, *(c for c in root if local_name(c) == "channel")]
+    for container in containers:
+        for item in container:
+            if local_name(item) == "item":
+                yield _rss_item(item, url)
+
+
+def _rss_item(item: etree._Element, url: str) -> FeedEntry | None:
+    kids = _children(item, _RSS_CORE)
+    link = _rss_link(kids, url)
+    guid_text = _first_text(kids, "guid")
+    guid = guid_text or item.get(_RDF_ABOUT) or None
+    if link is None and guid:
+        guid_els = kids.get("guid", ())
+        permalink = not guid_els or guid_els[0].get("isPermaLink", "true").strip() != "false"
+        link = _permalink(guid) if permalink else None
+    if link is None:
+        return None
+    summary = _first_text(kids, "description", "dc:description", "content:encoded")
+    return FeedEntry(
+        url=link,
+        title=html_to_text(_first_text(kids, "title", "dc:title"), TITLE_LIMIT),
+        guid=guid,
+        published=_first_date(kids, "pubdate", "dc:date", "dcterms:issued", "atom:published"),
+        updated=_first_date(kids, "atom:updated", "dcterms:modified"),
+        summary=html_to_text(summary, SUMMARY_LIMIT),
+    )
+
+
+def _rss_link(kids: Children, url: str) -> str | None:
+    for el in kids.get("link", ()):
+        base = xml_base(el, url)
+        link = http_url(node_text(el), base) or http_url(el.get("href"), base)
+        if link:
+            return link
+    return _atom_link(kids.get("atom:link", ()), url)
+
+
+def _atom_link(links: Iterable[etree._Element], url: str) -> str | None:
+    """The first alternate HTML link; ``url`` is the document's, xml:base is applied per link."""
+    for el in links:
+        rel = (el.get("rel") or "alternate").strip().lower()
+        kind = (el.get("type") or "").split(";")[0].strip().lower()
+        if rel in _ALTERNATE and kind in _HTML_TYPES:
+            link = http_url(el.get("href"), xml_base(el, url))
+            if link:
+                return link
+    return None
+
+
+def _atom_entries(root: etree._Element, url: str) -> Iterable[FeedEntry | None]:
+    for entry in root:
+        if local_name(entry) == "entry":
+            yield _atom_entry(entry, url)
+
+
+def _atom_entry(entry: etree._Element, url: str) -> FeedEntry | None:
+    kids = _children(entry, _ATOM_CORE)
+    guid = _first_text(kids, "id") or None
+    link = _atom_link(kids.get("link", ()), url) or _permalink(guid)
+    if link is None:
+        return None
+    summary = _atom_text(kids, "summary", SUMMARY_LIMIT) or _atom_text(
+        kids, "content", SUMMARY_LIMIT
+    )
+    return FeedEntry(
+        url=link,
+        title=_atom_text(kids, "title", TITLE_LIMIT),
+        guid=guid,
+        published=_first_date(kids, "published", "issued", "created", "dc:date"),
+        updated=_first_date(kids, "updated", "modified", "dcterms:modified"),
+        summary=summary,
+    )
+
+
+def _atom_text(kids: Children, name: str, limit: int) -> str:
+    """An Atom text construct as plain text, honouring its type (text, html, xhtml)."""
+    for el in kids.get(name, ()):
+        if el.get("src"):
+            continue
+        kind = (el.get("type") or "text").strip().lower()
+        if "xhtml" in kind or "xml" in kind:
+            markup = "".join(etree.tostring(c, encoding="unicode", with_tail=True) for c in el)
+            text = html_to_text((el.text or "") + markup, limit)
+        elif kind.startswith("text") or "/" not in kind or "html" in kind:
+            # type="text" often carries escaped HTML anyway, so it gets the same treatment.
+            text = html_to_text(node_text(el), limit)
+        else:
+            continue
+        if text:
+            return text
+    return ""
+
+
+_XML_READERS: dict[str, Callable[[etree._Element, str], Iterable[FeedEntry | None]]] = {
+    "rss": _rss_items,
+    "rdf": _rss_items,
+    "channel": _rss_items,
+    "feed": _atom_entries,
+}
+
+
+# --- JSON Feed -----------------------------------------------------------------------------
+
+
+def _json_feed(data: bytes, url: str) -> list[FeedEntry | None]:
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(f"{url}: malformed JSON: {str(exc)[:200]}") from None
+    version = doc.get("version") if isinstance(doc, dict) else None
+    if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
+        raise ParseError(f"{url}: JSON document is not a JSON Feed (no jsonfeed.org version)")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise ParseError(f"{url}: JSON Feed has no items list")
+    return [_json_item(item, url) for item in items if isinstance(item, dict)]
+
+
+def _json_item(item: dict[str, object], base: str) -> FeedEntry | None:
+    raw_id = item.get("id")
+    guid = str(raw_id) if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
+    link = http_url(item.get("url"), base) or http_url(item.get("external_url"), base)
+    link = link or _permalink(guid)
+    if link is None:
+        return None
+    summary = _json_str(item, "summary")
+    if summary:
+        summary = html_to_text(summary, SUMMARY_LIMIT)
+    elif _json_str(item, "content_text"):
+        summary = truncate(collapse_ws(_json_str(item, "content_text")), SUMMARY_LIMIT)
+    else:
+        summary = html_to_text(_json_str(item, "content_html"), SUMMARY_LIMIT)
+    return FeedEntry(
+        url=link,
+        title=html_to_text(_json_str(item, "title"), TITLE_LIMIT),
+        guid=guid,
+        published=parse_date(_json_str(item, "date_published") or None),
+        updated=parse_date(_json_str(item, "date_modified") or None),
+        summary=summary,
+    )
+
+
+def _json_str(item: dict[str, object], key: str) -> str:
+    value = item.get(key)
+    return value if isinstance(value, str) else ""

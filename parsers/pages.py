@@ -1,0 +1,424 @@
+"""Live pages (live blogs, running stories) to a LivePage of timestamped entries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from newswatch.errors import ParseError
+from newswatch.models import LivePage, PageEntry
+from parsers._common import (
+    collapse_ws,
+    element_text,
+    html_text,
+    html_to_text,
+    html_tree,
+    http_url,
+    looks_binary,
+    truncate,
+    word_set,
+)
+from parsers.dates import parse_date
+from parsers.text import clean_paragraphs, paragraph_key
+
+PARAGRAPH_LIMIT = 20_000
+TITLE_LIMIT = 500
+_MAX_JSONLD_CHARS = 2_000_000
+_MAX_JSON_NODES = 20_000
+_MAX_JSON_DEPTH = 12
+
+_JSONLD = etree.XPath(
+    "//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]/text()",
+    smart_strings=False,
+)
+_META = etree.XPath("//meta[@content and (@property or @name or @itemprop or @http-equiv)]")
+_CANONICAL = etree.XPath(
+    "//link[contains(concat(' ', translate(@rel, 'CANONIL', 'canonil'), ' '), ' canonical ')]"
+    "/@href",
+    smart_strings=False,
+)
+_TITLE = etree.XPath("//title", smart_strings=False)
+_H1 = etree.XPath("//h1")
+# Where a post keeps its time: a datetime attribute, a data-* stamp, microdata, then <time> text.
+_TIME_VALUES = etree.XPath(
+    "descendant-or-self::*/@datetime | descendant-or-self::*/@data-timestamp"
+    " | descendant-or-self::*/@data-time | descendant-or-self::*/@data-published"
+    " | descendant-or-self::*/@data-date"
+    " | .//meta[@itemprop='datePublished' or @itemprop='dateCreated']/@content"
+    " | .//time/text()",
+    smart_strings=False,
+)
+_HAS_TIME = etree.XPath(
+    "boolean(descendant-or-self::*[@datetime or @data-timestamp or @data-time"
+    " or @data-published] | .//time | .//meta[@itemprop='datePublished'])"
+)
+_PARAGRAPHS = etree.XPath(".//p | .//li[not(.//p)] | .//blockquote[not(.//p)]")
+_ANCHOR_NAME = etree.XPath(".//a/@name", smart_strings=False)
+_FURNITURE_TAGS = word_set("nav aside footer")
+# Containers whose repeated, timed children are comments or widgets, never the page's posts.
+_FURNITURE_WORDS = word_set(
+    "comment comments commentlist respond disqus sidebar related recommended popular trending "
+    "footer nav"
+)
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_NOT_BODY = word_set("figure figcaption nav aside footer button form time noscript")
+
+_POST_WORDS = word_set("post posts entry entries update updates liveblog liveupdate timeline")
+_POST_ID_WORDS = _POST_WORDS | {"block"}
+_NAME_SPLIT = re.compile(r"[-_\s]+|(?<=[a-z])(?=[A-Z])")
+_ID_NOISE = re.compile(r"[0-9a-f]{6,}|\d+", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_EPOCH_MS = re.compile(r"^\d{12,13}$")
+_BODY_SPLIT = re.compile(r"\s*\n\s*|</p\s*>|<br\s*/?>", re.IGNORECASE)
+# Related-story teasers repeat like posts and carry times too, but their text is mostly links.
+_MAX_LINK_SHARE = 0.5
+# Badges live blogs print on a post; they are not what the post says.
+_LABELS = word_set("pinned breaking summary update updated live important featured highlight")
+_LABELS |= {"key event", "key events", "breaking news", "just in"}
+_MIN_POST_CHARS = 40  # below this a "post" is a date line or a byline
+_LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$", re.IGNORECASE)
+_UPDATED_KEYS = ("article:modified_time", "og:updated_time", "datemodified", "last-modified")
+_LANGUAGE_KEYS = ("content-language", "dc.language", "language", "og:locale")
+
+PostGroup = tuple[str, str]
+
+
+def parse_page(html: str | bytes, url: str) -> LivePage:
+    """Entries of a live page: JSON-LD LiveBlogPosting updates, else the page's repeated timed
+    posts in page order, else one entry holding the article body; plus title, canonical URL,
+    language and the latest update time. ParseError only when there is no HTML at all.
+    """
+    text = html_text(html)
+    if looks_binary(text):
+        raise ParseError(f"{url}: binary data, not an HTML page")
+    root = html_tree(text)
+    if root is None:
+        raise ParseError(f"{url}: empty or unparsable HTML page")
+    meta = _meta(root)
+    blog = _live_blog(root)
+    entries = _jsonld_entries(blog, url) if blog else []
+    if not any(e.paragraphs for e in entries):
+        entries = _dom_entries(root) or entries
+    page = LivePage(
+        title=_title(root, meta, blog),
+        canonical_url=_canonical(root, meta, url),
+        language=_language(root, meta, blog),
+    )
+    if not entries:
+        entries = _article_entries(text, url, page)
+    page.entries = _unique(entries)
+    stamps = [e.published for e in page.entries if e.published]
+    stamps += [d for d in (_json_date(blog, "dateModified"), _meta_date(meta)) if d]
+    page.updated = max(stamps, default=None)
+    return page
+
+
+def _unique(entries: list[PageEntry]) -> list[PageEntry]:
+    """Entries with distinct ids: a reused anchor (the page URL on every update) gives way to
+    the text hash, and an entry whose text also repeats is dropped."""
+    seen: set[str] = set()
+    kept: list[PageEntry] = []
+    for entry in entries:
+        if not entry.title and not entry.paragraphs:
+            continue
+        if entry.id in seen:
+            entry = replace(entry, id=_text_id(entry.title, entry.paragraphs))
+        if entry.id not in seen:
+            seen.add(entry.id)
+            kept.append(entry)
+    return kept
+
+
+def _entry(
+    anchor: str | None, title: str, paragraphs: list[str], published: datetime | None
+) -> PageEntry:
+    kept = [p for p in clean_paragraphs(paragraphs) if p.casefold() not in _LABELS]
+    cleaned = tuple(truncate(p, PARAGRAPH_LIMIT) for p in kept)
+    return PageEntry(
+        id=anchor or _text_id(title, cleaned),
+        title=truncate(title, TITLE_LIMIT),
+        paragraphs=cleaned,
+        published=published,
+    )
+
+
+def _text_id(title: str, paragraphs: tuple[str, ...]) -> str:
+    """A short hash of the entry's text in comparison form, so spacing or quote style changes
+    do not make an old entry look new."""
+    key = "\n".join(paragraph_key(p) for p in (title, *paragraphs))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+# --- JSON-LD -------------------------------------------------------------------------------
+
+
+def _live_blog(root: HtmlElement) -> dict[str, Any] | None:
+    for raw in _JSONLD(root):
+        for node in _json_nodes(_load_json(raw)):
+            if _has_type(node, "liveblogposting"):
+                return node
+    return None
+
+
+def _load_json(raw: str) -> Any:
+    text = raw.strip()[:_MAX_JSONLD_CHARS]
+    for junk in ("<!--", "-->", "//<![CDATA[", "//]]>", "<![CDATA[", "]]>"):
+        text = text.replace(junk, "")
+    try:
+        return json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _json_nodes(data: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a JSON-LD document, breadth first, bounded in depth and count."""
+    queue: list[tuple[Any, int]] = [(data, 0)]
+    for count, (value, depth) in enumerate(queue):
+        if count >= _MAX_JSON_NODES:
+            return
+        if isinstance(value, dict):
+            yield value
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth < _MAX_JSON_DEPTH:
+            queue.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+
+
+def _has_type(node: dict[str, Any], wanted: str) -> bool:
+    types = node.get("@type")
+    for name in types if isinstance(types, list) else [types]:
+        if isinstance(name, str) and name.rsplit("/", 1)[-1].lower() == wanted:
+            return True
+    return False
+
+
+def _jsonld_entries(blog: dict[str, Any], url: str) -> list[PageEntry]:
+    updates = blog.get("liveBlogUpdate")
+    if isinstance(updates, dict):
+        updates = [updates]
+    if not isinstance(updates, list):
+        return []
+    entries = []
+    for update in updates:
+        if not isinstance(update, dict):
+            continue
+        anchor = next((v for v in (update.get("@id"), update.get("url")) if _is_str(v)), None)
+        published = _json_date(update, "datePublished") or _json_date(update, "dateModified")
+        entries.append(
+            _entry(
+                anchor.strip() if anchor else None,
+                html_to_text(_json_str(update, "headline"), TITLE_LIMIT),
+                _body_paragraphs(update.get("articleBody")),
+                published,
+            )
+        )
+    return entries
+
+
+def _body_paragraphs(body: Any) -> list[str]:
+    if isinstance(body, list):
+        body = "\n\n".join(b for b in body if isinstance(b, str))
+    if not isinstance(body, str):
+        return []
+    return [html_to_text(piece, PARAGRAPH_LIMIT) for piece in _BODY_SPLIT.split(body)]
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _json_str(node: dict[str, Any], key: str) -> str:
+    value = node.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _json_date(node: dict[str, Any] | None, key: str) -> datetime | None:
+    return parse_date(_json_str(node, key) or None) if node else None
+
+
+# --- repeated posts in the DOM -------------------------------------------------------------
+
+
+def _dom_entries(root: HtmlElement) -> list[PageEntry]:
+    posts = _post_elements(root)
+    return [
+        _entry(_anchor(el), _heading(el), _element_paragraphs(el), _post_time(el)) for el in posts
+    ]
+
+
+def _post_elements(root: HtmlElement) -> list[HtmlElement]:
+    """The largest group of same-kind, timed, repeated elements that look like posts."""
+    groups: dict[PostGroup, list[HtmlElement]] = {}
+    for el in root.iter():
+        key = _post_key(el)
+        if key is not None:
+            groups.setdefault(key, []).append(el)
+    best: list[HtmlElement] = []
+    best_rank = (1, 0)
+    for members in groups.values():
+        leaves = [el for el in _innermost(members) if not _in_furniture(el)]
+        timed = [el for el in leaves if _HAS_TIME(el) and not _is_teaser(el)]
+        if len(timed) < 2 or 2 * len(timed) < len(leaves):
+            continue
+        depth = min(sum(1 for _ in el.iterancestors()) for el in timed)
+        rank = (len(timed), -depth)
+        if rank > best_rank:
+            best, best_rank = timed, rank
+    return best
+
+
+def _post_key(el: HtmlElement) -> PostGroup | None:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if not tag or tag in ("html", "body", "head"):
+        return None
+    for name in (el.get("class") or "").split():
+        if not _POST_WORDS.isdisjoint(w.lower() for w in _NAME_SPLIT.split(name)):
+            return tag, name
+    ident = el.get("id") or ""
+    if ident and not _POST_ID_WORDS.isdisjoint(w.lower() for w in _NAME_SPLIT.split(ident)):
+        return tag, "#" + _ID_NOISE.sub("", ident)
+    return (tag, "") if tag == "article" else None
+
+
+def _is_teaser(el: HtmlElement) -> bool:
+    text = len(element_text(el))
+    linked = sum(len(element_text(a)) for a in el.iter("a"))
+    return text < _MIN_POST_CHARS or linked > _MAX_LINK_SHARE * text
+
+
+def _in_furniture(el: HtmlElement) -> bool:
+    for ancestor in el.iterancestors():
+        if ancestor.tag in _FURNITURE_TAGS:
+            return True
+        names = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()
+        if names.strip() and not _FURNITURE_WORDS.isdisjoint(_NAME_SPLIT.split(names)):
+            return True
+    return False
+
+
+def _innermost(members: list[HtmlElement]) -> list[HtmlElement]:
+    """Members that contain no other member: a wrapper sharing the posts' markup is not a post."""
+    ids = {id(m) for m in members}
+    parents = {id(a) for m in members for a in m.iterancestors() if id(a) in ids}
+    return [m for m in members if id(m) not in parents]
+
+
+def _anchor(el: HtmlElement) -> str | None:
+    for name in ("id", "data-post-id", "data-entry-id", "data-id"):
+        value = (el.get(name) or "").strip()
+        if value:
+            return value
+    for value in _ANCHOR_NAME(el):
+        if value.strip():
+            return value.strip()
+    return None
+
+
+def _heading(el: HtmlElement) -> str:
+    for heading in el.iter(*_HEADINGS):
+        text = element_text(heading)
+        if text:
+            return text
+    return ""
+
+
+def _element_paragraphs(el: HtmlElement) -> list[str]:
+    found = [p for p in _PARAGRAPHS(el) if not _inside_furniture(p, el)]
+    if found:
+        return [element_text(p) for p in found]
+    text = element_text(el)
+    title = _heading(el)
+    return [text[len(title) :] if title and text.startswith(title) else text]
+
+
+def _inside_furniture(node: HtmlElement, stop: HtmlElement) -> bool:
+    for ancestor in node.iterancestors():
+        if ancestor is stop:
+            return False
+        if ancestor.tag in _NOT_BODY:
+            return True
+    return False
+
+
+def _post_time(el: HtmlElement) -> datetime | None:
+    for raw in _TIME_VALUES(el):
+        value = raw.strip()
+        if _EPOCH_MS.match(value):
+            value = str(int(value) / 1000)
+        elif not value[:1].isdigit() and not _YEAR.search(value):
+            continue  # "14:05" or "2 hours ago" has no date; guessing one would be wrong
+        stamp = parse_date(value)
+        if stamp is not None:
+            return stamp
+    return None
+
+
+# --- whole-article fallback and page metadata ----------------------------------------------
+
+
+def _article_entries(text: str, url: str, page: LivePage) -> list[PageEntry]:
+    # Imported here: article extraction pulls in trafilatura, needed only on this path.
+    from parsers.articles import parse_article
+
+    article = parse_article(text, url)
+    page.title = page.title or article.title
+    page.canonical_url = page.canonical_url or article.canonical_url
+    page.language = page.language or article.language
+    if not article.paragraphs:
+        return []
+    return [_entry(None, "", article.paragraphs, article.updated or article.published)]
+
+
+def _meta(root: HtmlElement) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for el in _META(root):
+        key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
+        if key:
+            found.setdefault(key.strip().lower(), el.get("content", ""))
+    return found
+
+
+def _meta_date(meta: dict[str, str]) -> datetime | None:
+    return next((d for k in _UPDATED_KEYS if (d := parse_date(meta.get(k)))), None)
+
+
+def _title(root: HtmlElement, meta: dict[str, str], blog: dict[str, Any] | None) -> str:
+    candidates = [_json_str(blog, "headline") if blog else "", meta.get("og:title", "")]
+    candidates += [element_text(h) for h in _H1(root)[:1]]
+    candidates += [element_text(t) for t in _TITLE(root)[:1]]
+    for candidate in candidates:
+        title = html_to_text(candidate, TITLE_LIMIT)
+        if title:
+            return title
+    return ""
+
+
+def _canonical(root: HtmlElement, meta: dict[str, str], url: str) -> str | None:
+    for href in (*_CANONICAL(root), meta.get("og:url")):
+        resolved = http_url(href, url, drop_fragment=True)
+        if resolved:
+            return resolved
+    return None
+
+
+def _language(root: HtmlElement, meta: dict[str, str], blog: dict[str, Any] | None) -> str | None:
+    values = [root.get("lang"), root.get("{http://www.w3.org/XML/1998/namespace}lang")]
+    values += [meta.get(k) for k in _LANGUAGE_KEYS]
+    values.append(_json_str(blog, "inLanguage") if blog else None)
+    for value in values:
+        tag = collapse_ws(value or "").replace("_", "-").split(",")[0].strip()
+        if _LANG.match(tag):
+            primary, *rest = tag.split("-")
+            return "-".join([primary.lower(), *(s.upper() if len(s) == 2 else s for s in rest)])
+    return None

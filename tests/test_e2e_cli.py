@@ -1,0 +1,158 @@
+"""End to end through the CLI: a local news site over several cycles, real SMTP and webhook delivery."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newswatch.demo import NewsDaySite, SmtpReceiver, WebhookReceiver
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = ROOT / "config" / "demo.yaml"
+
+
+class World:
+    """The site, both receivers and a working directory holding the store."""
+
+    def __init__(self, site: NewsDaySite, hook: WebhookReceiver, smtp: SmtpReceiver, cwd: Path):
+        self.site, self.hook, self.smtp, self.cwd = site, hook, smtp, cwd
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+        env.update(
+            NEWSWATCH_DEMO_SITE=self.site.base_url,
+            NEWSWATCH_DEMO_HOOK=self.hook.url,
+            NEWSWATCH_DEMO_MAIL=self.smtp.apprise_url(to="desk@example.org"),
+        )
+        return env
+
+    def cli(self, *args: str, config: Path = DEMO_CONFIG) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "newswatch.cli", *args, "-c", str(config)],
+            cwd=self.cwd, env=self.env(), capture_output=True, text=True, timeout=180,
+        )
+
+    def run_step(self, step: int) -> subprocess.CompletedProcess[str]:
+        self.site.set_step(step)
+        done = self.cli("run")
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    def chat_titles(self) -> list[str]:
+        return [str(m["title"]) for m in self.hook.messages]
+
+    def mail_subjects(self) -> list[str]:
+        return [str(m["subject"]) for m in self.smtp.messages]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with NewsDaySite() as site, WebhookReceiver() as hook, SmtpReceiver() as smtp:
+        yield World(site, hook, smtp, tmp_path_factory.mktemp("e2e"))
+
+
+def test_a_news_day_through_the_cli(world: World) -> None:
+    # Step 0: the baseline records everything and sends nothing.
+    out = world.run_step(0)
+    assert "baseline" in out.stdout
+    assert world.hook.messages == [] and world.smtp.messages == []
+
+    # Step 1: the talks story is new. Talks go to chat only (email is routed refugees+sanctions).
+    world.run_step(1)
+    chat = world.chat_titles()
+    assert any("[talks] New story" in t and "second round" in t.lower() for t in chat), chat
+    assert any("[talks] Update" in t for t in chat), chat  # new entry on the live page
+    assert len(chat) == 2 and world.smtp.messages == []
+
+    # A re-run of the same step sends nothing: everything is already recorded and sent.
+    world.run_step(1)
+    assert len(world.hook.messages) == 2 and world.smtp.messages == []
+
+    # Step 2: sanctions go to both channels; the nurses' pay-talks story matches nothing.
+    world.run_step(2)
+    new_chat = world.chat_titles()[2:]
+    assert any("[sanctions] New story" in t for t in new_chat), new_chat
+    assert all("[sanctions]" in t for t in new_chat), new_chat
+    mails = world.mail_subjects()
+    assert mails and all("[sanctions]" in s for s in mails), mails
+    assert len(mails) == len(new_chat)  # each development once on each routed channel
+    everything = " ".join(str(m.get("body")) for m in world.hook.messages).lower()
+    assert "nurse" not in everything and "pay talks" not in everything
+
+    # The email has an HTML part and a plain-text part, and carries the article link.
+    mail = world.smtp.messages[0]
+    assert mail["html"] and mail["text"]
+    assert world.site.base_url in str(mail["html"])
+
+
+def test_a_refusing_channel_is_retried_and_nothing_is_lost_or_repeated(world: World) -> None:
+    world.site.set_step(2)
+    world.run_step(2)  # make sure steps up to 2 are done (the module fixture is shared)
+    chat_before, mail_before = len(world.hook.messages), len(world.smtp.messages)
+    world.hook.refuse(100)
+    out = world.run_step(3)  # refugees: chat refuses, email is not held up
+    assert "waiting" in out.stdout
+    assert len(world.hook.messages) == chat_before
+    refugee_mails = [s for s in world.mail_subjects()[mail_before:] if "[refugees]" in s]
+    assert refugee_mails, world.mail_subjects()
+    world.hook.refuse(0)
+    # The next cycle runs before the backoff has passed: the row waits, still nothing lost.
+    world.run_step(3)
+    assert len(world.hook.messages) == chat_before
+    # Force the backoff to be over by moving the retry time, as time passing would.
+    _expire_backoff(world.cwd)
+    world.run_step(3)
+    new_titles = world.chat_titles()[chat_before:]
+    assert new_titles and all("[refugees]" in t for t in new_titles), new_titles
+    assert len(new_titles) == len(set(new_titles))  # each once
+    world.run_step(3)
+    assert world.chat_titles()[chat_before:] == new_titles  # and never again
+
+
+def _expire_backoff(cwd: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(cwd / "state" / "demo" / "newswatch.db") as db:
+        db.execute("UPDATE outbox SET next_attempt_at = '2000-01-01 00:00:00' WHERE status='pending'")
+
+
+def test_a_failing_source_is_reported_and_the_others_go_on(world: World, tmp_path: Path) -> None:
+    text = DEMO_CONFIG.read_text(encoding="utf-8").replace(
+        "sources:\n",
+        "sources:\n  - name: broken\n    feed: \"${NEWSWATCH_DEMO_SITE}/no/such/feed.rss\"\n",
+        1,
+    )
+    cfg = tmp_path / "with-broken.yaml"
+    cfg.write_text(text, encoding="utf-8")
+    world.site.set_step(3)
+    done = world.cli("run", config=cfg)
+    assert done.returncode == 0, done.stderr
+    assert "broken: FAILED" in done.stdout and "404" in done.stdout
+    assert "northlight-news:" in done.stdout and "1 failed" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args,code,needle",
+    [
+        (["check"], 0, "northlight-news"),
+        (["backfill", "--since", "yesterday"], 2, "bad time"),
+        (["digest", "--channel", "nope"], 2, "no such channel"),
+    ],
+)
+def test_cli_usage(world: World, args: list[str], code: int, needle: str) -> None:
+    done = world.cli(*args)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert needle in done.stdout + done.stderr
+
+
+def test_bad_config_exits_2_naming_file_and_key(world: World, tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("sources:\n  - name: a\n    feed: ftp://x\ntopics: []\n", encoding="utf-8")
+    done = world.cli("run", config=cfg)
+    assert done.returncode == 2
+    assert "bad.yaml" in done.stderr and "sources[0]" in done.stderr

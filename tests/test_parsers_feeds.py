@@ -1,0 +1,457 @@
+"""parse_feed and parse_xml: every feed format, link rules, text cleaning, and hostile input."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import random
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newswatch.errors import ParseError
+from newswatch.models import FeedEntry
+from parsers.feeds import SUMMARY_LIMIT, parse_feed
+from parsers.xmlsafe import parse_xml
+
+FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+BROADCASTER = "https://www.broadcaster.example/feeds/rss/?index=/news/world/"
+AGENCY = "https://www.agency.example/feeds/europe.atom"
+ZEITUNG = "https://www.zeitung.example/politik/index.rss"
+RELIEF = "https://relief.example/feed.json"
+BLOG = "http://blog.example/atom.xml"
+
+
+def load(name: str, url: str) -> list[FeedEntry]:
+    return parse_feed((FIXTURES / name).read_bytes(), url)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+# --- fixtures: which links come out, in which order ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "expected"),
+    [
+        pytest.param(
+            "broadcaster-world.rss",
+            BROADCASTER,
+            [
+                "https://www.broadcaster.example/news/ukraine/2022/0228/1283563-ukraine-russia-talks/",
+                "https://www.broadcaster.example/news/ukraine/2022/0228/1283540-eu-airspace-sanctions/",
+                "https://www.broadcaster.example/news/ukraine/2022/0228/1283512-refugees-un/",
+                "https://www.broadcaster.example/news/world/2022/0227/1283400-putin-nuclear-alert/",
+            ],
+            id="rss2",
+        ),
+        pytest.param(
+            "atom-xmlbase.atom",
+            AGENCY,
+            [
+                "https://www.agency.example/en/europe/ukraine-talks-second-round",
+                "https://www.agency.example/en/markets/rouble-slides-sanctions",
+                "https://www.agency.example/en/europe/medyka-crossing-refugees",
+            ],
+            id="atom1",
+        ),
+        pytest.param(
+            "dcdate.rdf",
+            ZEITUNG,
+            [
+                "https://www.zeitung.example/politik/ausland/ukraine-verhandlungen-a-1001.html",
+                "https://www.zeitung.example/politik/ausland/fluechtlinge-polen-a-1002.html",
+            ],
+            id="rss1-rdf",
+        ),
+        pytest.param(
+            "desk.json",
+            RELIEF,
+            [
+                "https://relief.example/updates/2022/02/28/border-crossings",
+                "https://relief.example/updates/2022/02/28/moldova-reception-centres",
+                "https://www.unhcr.example/news/press/2022/2/28/statement",
+                "https://relief.example/updates/2022/02/27/hungary-border",
+            ],
+            id="jsonfeed",
+        ),
+        pytest.param(
+            "atom03.xml",
+            BLOG,
+            ["http://blog.example/2022/02/notes-from-the-polish-border.html"],
+            id="atom03",
+        ),
+    ],
+)
+def test_fixture_links(name: str, url: str, expected: list[str]) -> None:
+    assert [e.url for e in load(name, url)] == expected
+
+
+def test_rss2_fields() -> None:
+    first, airspace, refugees, putin = load("broadcaster-world.rss", BROADCASTER)
+    assert first.title == "Russian and Ukrainian delegations end first round of talks"
+    assert first.guid == "1283563"
+    assert first.published == at("2022-02-28T17:35:00+00:00")
+    # CDATA HTML becomes text; the image and the <b> leave no trace.
+    assert first.summary.startswith("Negotiators met near the Belarus border")
+    assert "second round." in first.summary and "<" not in first.summary
+    assert airspace.title == "EU closes its airspace to Russian aircraft & widens sanctions"
+    assert "the Commission said. Further measures" in airspace.summary
+    # A guid that is a permalink stands in for the missing <link>; escaped HTML is stripped.
+    assert refugees.guid == refugees.url
+    assert refugees.summary.startswith("The UN refugee agency said")
+    assert "track(" not in putin.summary
+    assert putin.published == at("2022-02-27T14:21:00+00:00")
+
+
+def test_atom_fields() -> None:
+    talks, rouble, medyka = load("atom-xmlbase.atom", AGENCY)
+    assert talks.title == "Ukraine and Russia agree to a second round of talks"
+    assert talks.guid == "tag:agency.example,2022-02-28:/en/europe/ukraine-talks-second-round"
+    assert talks.published == at("2022-02-28T15:40:00+00:00")
+    assert talks.updated == at("2022-02-28T16:05:00+00:00")
+    assert talks.summary.startswith("Delegations will return")
+    # xhtml content: block boundaries keep the words apart.
+    assert rouble.summary == (
+        "The currency lost almost a third of its value. The central bank doubled its key rate."
+    )
+    assert rouble.published is None and rouble.updated == at("2022-02-28T09:30:00+00:00")
+    assert medyka.summary == "Thousands waited in the cold to cross into Poland."
+
+
+def test_rdf_fields_and_declared_encoding() -> None:
+    talks, refugees = load("dcdate.rdf", ZEITUNG)
+    assert talks.published == at("2022-02-28T18:10:00+01:00")
+    assert talks.summary == "Die Delegationen kehren zu Beratungen zurück."
+    assert talks.guid == talks.url  # rdf:about
+    assert refugees.summary == "An den Grenzübergängen bilden sich lange Schlangen."
+
+
+def test_json_feed_fields() -> None:
+    crossings, moldova, statement, hungary = load("desk.json", RELIEF)
+    assert crossings.summary.startswith("Aid groups reported waits of up to 60 hours")
+    assert crossings.updated == at("2022-02-28T16:20:00+00:00")
+    assert moldova.summary.startswith("Moldova said it had received")  # summary beats content
+    assert moldova.guid == "2022-02-28-moldova"
+    assert statement.summary == "Statement text across lines."
+    assert statement.published == at("2022-02-28T00:00:00+00:00")
+    assert hungary.guid == hungary.url
+
+
+def test_atom03_dates() -> None:
+    (entry,) = load("atom03.xml", BLOG)
+    assert entry.published == at("2022-02-28T19:00:00+00:00")
+    assert entry.updated == at("2022-02-28T19:30:00+00:00")
+    assert entry.summary == "Volunteers hand out soup and SIM cards."
+
+
+# --- link rules ----------------------------------------------------------------------------
+
+
+def rss(items: str, prolog: str = "") -> bytes:
+    return f'{prolog}<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("<link>/news/a-1</link>", "https://feed.example/news/a-1"),
+        ("<link>  https://feed.example/b\n</link>", "https://feed.example/b"),
+        ("<link>javascript:alert(1)</link>", None),
+        ("<link>data:text/html,hi</link>", None),
+        ("<link>mailto:desk@feed.example</link>", None),
+        ("<link>ftp://feed.example/file</link>", None),
+        ("<guid>https://feed.example/from-guid</guid>", "https://feed.example/from-guid"),
+        ('<guid isPermaLink="false">https://feed.example/not-a-link</guid>', None),
+        ("<guid>relative-id-123</guid>", None),
+        (
+            "<link>https://feed.example/c?utm_source=rss&amp;id=7</link>",
+            "https://feed.example/c?id=7",
+        ),
+        (
+            "<link>http://[::1/broken</link><guid>https://feed.example/g</guid>",
+            "https://feed.example/g",
+        ),
+    ],
+)
+def test_rss_link_rules(item: str, expected: str | None) -> None:
+    entries = parse_feed(rss(f"<item><title>x</title>{item}</item>"), "https://feed.example/rss")
+    assert [e.url for e in entries] == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("links", "expected"),
+    [
+        ('<link href="a"/>', "https://feed.example/base/a"),
+        ('<link rel="alternate" type="text/html" href="b"/>', "https://feed.example/base/b"),
+        (
+            '<link rel="self" href="s"/><link rel="alternate" href="c"/>',
+            "https://feed.example/base/c",
+        ),
+        ('<link rel="enclosure" href="e.mp3"/><link rel="related" href="r"/>', None),
+        ('<link rel="alternate" type="application/pdf" href="d.pdf"/>', None),
+        ('<link xml:base="/other/" href="d"/>', "https://feed.example/other/d"),
+    ],
+)
+def test_atom_link_rules(links: str, expected: str | None) -> None:
+    doc = (
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://feed.example/base/">'
+        f"<entry><id>urn:x</id><title>t</title>{links}</entry></feed>"
+    ).encode()
+    entries = parse_feed(doc, "https://elsewhere.example/feed")
+    assert [e.url for e in entries] == ([expected] if expected else [])
+
+
+def test_duplicates_keep_first() -> None:
+    items = "".join(
+        f"<item><title>{t}</title><link>https://feed.example/{u}</link></item>"
+        for t, u in [("one", "a"), ("two", "b"), ("three", "a"), ("four", "a?utm_medium=x")]
+    )
+    entries = parse_feed(rss(items), "https://feed.example/rss")
+    assert [(e.title, e.url) for e in entries] == [
+        ("one", "https://feed.example/a"),
+        ("two", "https://feed.example/b"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        ("<![CDATA[<p>One</p><p>Two&nbsp;three</p>]]>", "One Two three"),
+        ("&lt;p&gt;Escaped &amp;amp; once&lt;/p&gt;", "Escaped & once"),
+        ("&amp;lt;b&amp;gt;Escaped twice&amp;lt;/b&amp;gt;", "Escaped twice"),
+        ("<![CDATA[<style>p{}</style><script>x()</script>Kept <!-- gone -->text]]>", "Kept text"),
+        ("  lots \n\n of\t space  ", "lots of space"),
+        ("Plain &lt; 5 and &gt; 2", "Plain < 5 and > 2"),
+    ],
+)
+def test_summary_is_plain_text(description: str, expected: str) -> None:
+    item = (
+        f"<item><link>https://feed.example/a</link><description>{description}</description></item>"
+    )
+    (entry,) = parse_feed(rss(item), "https://feed.example/rss")
+    assert entry.summary == expected
+
+
+def test_summary_is_capped() -> None:
+    body = "word " * 5000
+    item = f"<item><link>https://feed.example/a</link><description>{body}</description></item>"
+    (entry,) = parse_feed(rss(item), "https://feed.example/rss")
+    assert len(entry.summary) <= SUMMARY_LIMIT
+    assert entry.summary.endswith("…")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(
+            "\ufeff \n".encode() + rss("<item><link>https://feed.example/a</link></item>"), id="bom"
+        ),
+        pytest.param(
+            rss("<item><link>https://feed.example/a</link></item>", '<?xml version="1.0"?>\n'),
+            id="prolog",
+        ),
+        pytest.param(
+            (
+                '<?xml version="1.0" encoding="UTF-16"?>'
+                + rss("<item><link>https://feed.example/a</link></item>").decode()
+            ).encode("utf-16"),
+            id="utf16",
+        ),
+        pytest.param(
+            rss(
+                "<item><link>https://feed.example/a</link><title>AT&T &nbsp;&eacute;</title></item>"
+            ),
+            id="bad-entities",
+        ),
+    ],
+)
+def test_tolerated_quirks(data: bytes) -> None:
+    assert [e.url for e in parse_feed(data, "https://feed.example/rss")] == [
+        "https://feed.example/a"
+    ]
+
+
+def test_html_entities_repaired_in_title() -> None:
+    data = rss(
+        "<item><link>https://feed.example/a</link><title>AT&T &nbsp;caf&eacute;</title></item>"
+    )
+    (entry,) = parse_feed(data, "https://feed.example/rss")
+    assert entry.title == "AT&T café"
+
+
+# --- not feeds, and hostile input ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"   \n ", id="blank"),
+        pytest.param(b"<html><body><p>Not a feed</p></body></html>", id="xhtml"),
+        pytest.param(b"<!DOCTYPE html><html><body><p>Unclosed<br></body></html>", id="html"),
+        pytest.param(b'<rss version="2.0"><channel><item><title>cut', id="truncated"),
+        pytest.param(b'{"items": []}', id="json-not-feed"),
+        pytest.param(b"[1, 2, 3]", id="json-list"),
+        pytest.param(
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": 5}', id="json-bad-items"
+        ),
+        pytest.param(
+            b'{"version": "https://jsonfeed.org/version/1", "items": [', id="json-truncated"
+        ),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="json-deep"),
+        pytest.param(b'{"version": "' + b"9" * 5000 + b'"}', id="json-odd"),
+        pytest.param(b"<svg xmlns='http://www.w3.org/2000/svg'/>", id="other-xml"),
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", id="png"),
+        pytest.param(b"<a>" * 100_000, id="deep-tags"),
+        pytest.param(random.Random(1).randbytes(5_000_000), id="5MB-random"),
+        pytest.param(b"<" + random.Random(2).randbytes(5_000_000), id="5MB-random-after-lt"),
+    ],
+)
+def test_not_a_feed_raises_parse_error_only(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_feed(data, "https://feed.example/rss")
+
+
+def test_json_feed_with_hostile_item_types() -> None:
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            None,
+            {"url": ["https://feed.example/list"], "title": {"x": 1}},
+            {"url": "https://feed.example/ok", "title": 7, "date_published": 12},
+            {"id": True, "url": 3},
+        ],
+    }
+    entries = parse_feed(json.dumps(doc).encode(), "https://feed.example/feed.json")
+    assert [(e.url, e.title, e.published) for e in entries] == [
+        ("https://feed.example/ok", "", None)
+    ]
+
+
+def test_many_items() -> None:
+    items = "".join(f"<item><link>https://feed.example/{i}</link></item>" for i in range(20_000))
+    entries = parse_feed(rss(items), "https://feed.example/rss")
+    assert len(entries) == 20_000
+    assert entries[-1].url == "https://feed.example/19999"
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [
+  <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
+  <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+  <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">
+  <!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">
+  <!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">
+  <!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">
+  <!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;">
+]>
+<rss version="2.0"><channel><item><link>https://feed.example/a</link><title>&g;</title></item></channel></rss>
+"""
+
+
+@pytest.mark.timeout(20)
+def test_entity_bomb_refused() -> None:
+    with pytest.raises(ParseError, match="entities"):
+        parse_feed(BILLION_LAUGHS, "https://feed.example/rss")
+
+
+@pytest.fixture
+def secret_file(tmp_path: Path) -> Path:
+    path = tmp_path / "secret.txt"
+    path.write_text("TOP-SECRET-MARKER")
+    return path
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{path}">]>',
+        '<!DOCTYPE rss [<!ENTITY % p SYSTEM "file://{path}"> %p;]>',
+        '<!doctype rss [ <!entity xxe SYSTEM "file://{path}"> ]>',
+    ],
+)
+def test_external_entity_declarations_refused(secret_file: Path, doctype: str) -> None:
+    doc = doctype.format(path=secret_file) + (
+        '<rss version="2.0"><channel><item><link>https://feed.example/a</link>'
+        "<title>&xxe;</title></item></channel></rss>"
+    )
+    with pytest.raises(ParseError):
+        parse_feed(doc.encode(), "https://feed.example/rss")
+
+
+def test_external_dtd_is_not_loaded(tmp_path: Path, secret_file: Path) -> None:
+    dtd = tmp_path / "evil.dtd"
+    dtd.write_text(f'<!ENTITY xxe SYSTEM "file://{secret_file}">')
+    doc = (
+        f'<!DOCTYPE rss SYSTEM "file://{dtd}">'
+        '<rss version="2.0"><channel><item><link>https://feed.example/a</link>'
+        "<title>before &xxe; after</title><description>&xxe;</description></item></channel></rss>"
+    )
+    entries = parse_feed(doc.encode(), "https://feed.example/rss")
+    assert "TOP-SECRET-MARKER" not in repr(entries)
+    assert entries[0].title == "before after"
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    hits = 0
+
+    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        type(self).hits += 1
+        body = b'<!ENTITY xxe "FETCHED-OVER-HTTP">'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def dtd_server() -> Iterator[str]:
+    _CountingHandler.hits = 0
+    server = http.server.HTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/evil.dtd"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_no_network_for_external_dtd(dtd_server: str) -> None:
+    doc = (
+        f'<!DOCTYPE rss SYSTEM "{dtd_server}"><rss version="2.0"><channel><item>'
+        "<link>https://feed.example/a</link><title>&xxe;</title></item></channel></rss>"
+    )
+    entries = parse_feed(doc.encode(), "https://feed.example/rss")
+    assert "FETCHED" not in repr(entries)
+    assert _CountingHandler.hits == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"not xml", "not XML"),
+        (b"<a><b></a>", "malformed XML"),
+        (b"<a>" * 1000, "malformed XML"),
+        (b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>', "declares entities"),
+    ],
+)
+def test_parse_xml_errors_name_the_document(data: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message) as caught:
+        parse_xml(data, "https://feed.example/doc.xml")
+    assert "https://feed.example/doc.xml" in str(caught.value)
+
+
+def test_parse_xml_declared_encoding() -> None:
+    root = parse_xml('<?xml version="1.0" encoding="windows-1252"?><a>€</a>'.encode("cp1252"), "x")
+    assert root.text == "€"

@@ -1,0 +1,103 @@
+"""Messages carry page text inertly: no markup, links or template code can come through."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import re
+
+import pytest
+
+from newswatch.models import Development
+from newswatch.render import md_escape, render_digest, render_instant, safe_link
+
+NOW = datetime(2022, 2, 28, 14, 5, tzinfo=UTC)
+
+
+def dev(
+    title: str = "Talks end", text: tuple[str, ...] = ("Delegations return.",), **kw
+) -> Development:
+    base = dict(
+        fingerprint="f",
+        kind="new_story",
+        topic="talks",
+        source="harbour",
+        url="https://e.org/a",
+        title=title,
+        text=text,
+        published=NOW,
+        detected=NOW,
+        terms=("talks",),
+        outlets=("harbour",),
+    )
+    base.update(kw)
+    return Development(**base)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "[click](https://evil.example/)",
+        "**bold** _it_ `code` # heading",
+        "<script>alert(1)</script>",
+        "{{ config.SECRET }} {% for x in y %}",
+        "![img](https://evil.example/x.png)",
+    ],
+)
+def test_markdown_body_escapes_page_text(hostile: str) -> None:
+    body = render_instant(dev(title=hostile, text=(hostile,)), email=False).body
+    quoted = [line[2:] for line in body.splitlines() if line.startswith("> ")]
+    headline = body.splitlines()[0].split(":** ", 1)[1]
+    for page_text in [*quoted, headline]:
+        unescaped = re.sub(r"\\.", "", page_text)  # drop every backslash-escaped character
+        assert not set(unescaped) & set("[]()*_`#<>{}!"), page_text
+
+
+def test_markdown_escape_roundtrip_has_no_live_link() -> None:
+    assert md_escape("[x](http://a)") == r"\[x\]\(http://a\)"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["<script>alert(1)</script>", '<a href="javascript:x">y</a>', "<img src=x onerror=alert(1)>"],
+)
+def test_html_body_escapes_page_text(hostile: str) -> None:
+    msg = render_instant(dev(title=hostile, text=(hostile,)), email=True)
+    assert msg.body_format == "html"
+    assert (
+        "<script>" not in msg.body and "<img" not in msg.body and 'href="javascript' not in msg.body
+    )
+    assert "&lt;" in msg.body
+
+
+@pytest.mark.parametrize(
+    "url,ok",
+    [
+        ("https://e.org/a?b=1", True),
+        ("javascript:alert(1)", False),
+        ("data:text/html,x", False),
+        ('https://e.org/a"><script>', True),
+    ],
+)
+def test_safe_link(url: str, ok: bool) -> None:
+    link = safe_link(url)
+    assert bool(link) is ok
+    assert '"' not in link and "<" not in link and ">" not in link
+
+
+def test_subject_is_one_line_and_capped() -> None:
+    msg = render_instant(dev(title="a\nb" * 500), email=True)
+    assert "\n" not in msg.title and len(msg.title) <= 200
+
+
+def test_digest_groups_by_topic_in_order() -> None:
+    devs = [
+        dev(topic="talks"),
+        dev(topic="refugees", title="Half a million fled"),
+        dev(topic="talks", title="Second round"),
+    ]
+    msg = render_digest(devs, email=False, label="daily 08:00")
+    assert msg.body.index("talks (2)") < msg.body.index("refugees (1)")
+    assert "3 developments" in msg.title
+    html = render_digest(devs, email=True, label="hourly").body
+    assert html.count("<h2>") == 2

@@ -1,0 +1,124 @@
+"""The store: migrations, idempotent developments, outbox claims that two processes cannot share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from newswatch.models import Development
+from newswatch.schema import metadata
+from newswatch.store import Route, SavedObservation, Store
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(f"sqlite:///{tmp_path}/nw.db")
+    yield s
+    s.close()
+
+
+def dev(fp: str = "fp1", topic: str = "talks") -> Development:
+    return Development(
+        fingerprint=fp,
+        kind="new_story",
+        topic=topic,
+        source="s",
+        url="https://e.org/a",
+        title="T",
+        text=("x",),
+        published=NOW,
+        detected=NOW,
+    )
+
+
+def obs(*devs: Development, routes: tuple[Route, ...] = ()) -> SavedObservation:
+    return SavedObservation(
+        source="s",
+        url="https://e.org/a",
+        kind="article",
+        title="T",
+        paragraphs=("x",),
+        content_hash="h",
+        now=NOW,
+        new_keys=("k1",),
+        topics=("talks",),
+        developments=devs,
+        routes=routes,
+    )
+
+
+ROUTES = (
+    Route("chat", "instant", frozenset({"talks"}), NOW),
+    Route("mail", "instant", frozenset({"refugees"}), NOW),
+)
+
+
+def test_new_store_matches_schema_and_reopens(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/a/b/nw.db"
+    Store.open(url).close()
+    s = Store.open(url)  # second open runs the upgrade path on an existing store
+    with s.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    s.close()
+
+
+def test_development_recorded_and_enqueued_once(store: Store) -> None:
+    first = store.save_observation(obs(dev(), routes=ROUTES))
+    again = store.save_observation(obs(dev(), routes=ROUTES))
+    assert len(first) == 1 and again == []
+    counts = store.outbox_counts()
+    assert counts == {("chat", "pending"): 1}  # routed by topic: "mail" takes refugees only
+
+
+def test_claim_is_exclusive_until_lease_expires(store: Store) -> None:
+    store.save_observation(obs(dev("a"), dev("b"), routes=ROUTES))
+    lease = timedelta(minutes=10)
+    first = store.claim_due("chat", "instant", NOW, lease)
+    second = store.claim_due("chat", "instant", NOW, lease)
+    assert len(first) == 2 and second == []
+    # a crashed claimer's rows come back after the lease
+    later = store.claim_due("chat", "instant", NOW + lease + timedelta(seconds=1), lease)
+    assert [i.id for i in later] == [i.id for i in first]
+
+
+def test_sent_rows_never_come_back_and_stale_token_cannot_mark(store: Store) -> None:
+    store.save_observation(obs(dev(), routes=ROUTES))
+    lease = timedelta(minutes=1)
+    stale = store.claim_due("chat", "instant", NOW, lease)
+    fresh = store.claim_due("chat", "instant", NOW + timedelta(minutes=2), lease)
+    store.mark_sent(stale, NOW)  # the old claimer finishing late must not count
+    assert store.outbox_counts() == {("chat", "pending"): 1}
+    store.mark_sent(fresh, NOW)
+    assert store.outbox_counts() == {("chat", "sent"): 1}
+    assert store.claim_due("chat", "instant", NOW + timedelta(days=1), lease) == []
+
+
+def test_failed_row_waits_for_backoff(store: Store) -> None:
+    store.save_observation(obs(dev(), routes=ROUTES))
+    items = store.claim_due("chat", "instant", NOW, timedelta(minutes=5))
+    store.mark_failed(items, NOW, "refused", NOW + timedelta(minutes=1))
+    assert (
+        store.claim_due("chat", "instant", NOW + timedelta(seconds=30), timedelta(minutes=5)) == []
+    )
+    retry = store.claim_due("chat", "instant", NOW + timedelta(minutes=1), timedelta(minutes=5))
+    assert len(retry) == 1 and retry[0].attempts == 1
+
+
+def test_baseline_flag_and_validators(store: Store) -> None:
+    assert not store.is_baselined("s")
+    store.record_source_run("s", NOW, "FetchError: down", baseline=True)
+    assert not store.is_baselined("s")  # a failed first cycle is not a baseline
+    store.record_source_run("s", NOW, None, baseline=True)
+    assert store.is_baselined("s")
+    from newswatch.models import Validators
+
+    store.save_validators("https://e.org/f", Validators(etag='"1"'), NOW)
+    store.save_validators("https://e.org/f", Validators(etag='"2"', last_modified="x"), NOW)
+    assert store.validators("https://e.org/f") == Validators(etag='"2"', last_modified="x")
