@@ -50,13 +50,14 @@ def newswatch_extract(html: str, url: str | None) -> str:
 EXTRACTORS = {"trafilatura": baseline_extract, "newswatch": newswatch_extract}
 
 
-def dev_dir() -> Path | None:
-    """The dev set folder, or None when it is not on this machine."""
+def dev_dir() -> Path:
+    """Where the dev set should be: ``$NEWSWATCH_EXTRACTION_DEV``, else next to the repository."""
     configured = os.environ.get(ENV_VAR)
-    path = Path(configured) if configured else DEFAULT_DEV
-    return (
-        path if (path / "ground-truth.json").is_file() and (path / "score.py").is_file() else None
-    )
+    return Path(configured) if configured else DEFAULT_DEV
+
+
+def has_dev_set(path: Path) -> bool:
+    return (path / "ground-truth.json").is_file() and (path / "score.py").is_file()
 
 
 def load_score(data_dir: Path) -> ModuleType:
@@ -133,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args(argv)
     data_dir = dev_dir()
-    if data_dir is None:
+    if not has_dev_set(data_dir):
         print(
-            f"skipped: extraction dev set not found at {DEFAULT_DEV} "
+            f"skipped: extraction dev set not found at {data_dir} "
             f"(set {ENV_VAR} to the folder holding ground-truth.json and score.py)"
         )
         return 0

@@ -100,7 +100,7 @@ def _as_report(source: Source, value: Any) -> SourceReport:
 
 
 def retry_on_store_error(_task: Any, _task_run: Any, state: Any) -> bool:
-    """Retry delivery only when the store hiccuped (e.g. SQLite locked); outbox leases make it safe."""
+    """Retry delivery only on a store hiccup (e.g. SQLite locked); outbox leases make it safe."""
     try:
         state.result()
     except StoreError:

@@ -1,4 +1,4 @@
-"""The `monitor` flow: one monitoring cycle as Prefect runs, a task per source and one for delivery."""
+"""The `monitor` flow: one monitoring cycle, a task per source and one for delivery."""
 
 from __future__ import annotations
 
@@ -64,4 +64,3 @@ def monitor(
         finish_run(rt, run_id, report)
     publish(report)
     return report
-

@@ -44,7 +44,7 @@ class Known:
 class Detection:
     matches: tuple[Match, ...]
     developments: tuple[Development, ...]
-    new_keys: tuple[str, ...]
+    new_paragraphs: tuple[tuple[str, str], ...]  # (key, text) never seen on this URL
     content_hash: str
 
 
@@ -69,8 +69,11 @@ def detect(
     any topic on a known live page) gives an update carrying only evidence paragraphs never
     seen on this URL in any earlier version.
     """
-    keys = [key_of(p) for p in obs.paragraphs]
-    new_keys = tuple(dict.fromkeys(k for k in keys if k not in known.paragraph_keys))
+    new_paragraphs = tuple(
+        {
+            k: p for p in obs.paragraphs if (k := key_of(p)) not in known.paragraph_keys
+        }.items()
+    )
     by_name = {t.name: t for t in topics}
     matches = tuple(match_topics(topics, obs.title, obs.paragraphs))
     devs: list[Development] = []
@@ -85,7 +88,9 @@ def detect(
         ]
         if fresh:
             devs.append(_update(obs, m, fresh, now))
-    return Detection(matches, tuple(devs), new_keys, content_hash(obs.title, obs.paragraphs))
+    return Detection(
+        matches, tuple(devs), new_paragraphs, content_hash(obs.title, obs.paragraphs)
+    )
 
 
 def _reason(obs: Observation, m: Match, kind: str, **extra: object) -> dict[str, object]:

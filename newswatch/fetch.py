@@ -38,6 +38,7 @@ _ROBOTS_FAILURE_TTL = 60.0
 _CHUNK = 64 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _TOKEN_END = re.compile(r"[/\s]")
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 # --- exception translation -----------------------------------------------------------------
 
@@ -78,7 +79,7 @@ def _translated(attempt: Attempt) -> Iterator[None]:
 def _retry_after(value: str | None) -> float | None:
     """Seconds asked for by a Retry-After header (delta-seconds or HTTP date), None if unusable."""
     value = (value or "").strip()
-    if value.isdigit():
+    if _DIGITS.fullmatch(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -90,7 +91,7 @@ def _retry_after(value: str | None) -> float | None:
 
 def _read_capped(response: requests.Response, cap: int, shown: str) -> bytes:
     declared = (response.headers.get("Content-Length") or "").strip()
-    if declared.isdigit() and int(declared) > cap:
+    if _DIGITS.fullmatch(declared) and int(declared) > cap:
         raise PermanentFetchError(
             f"Content-Length {declared} exceeds max_bytes {cap}",
             url=shown,

@@ -163,7 +163,7 @@ class Attempt:
         self.track(sock)
 
     def track(self, sock: socket.socket) -> None:
-        """Remember a socket to cut at the deadline (the TLS one replaces the plain one)."""
+        """Remember a socket to cut at the deadline."""
         with self._lock:
             if all(s is not sock for s in self._sockets):
                 self._sockets.append(sock)
@@ -219,10 +219,10 @@ class _GuardedConnection(HTTPConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         attempt = _CURRENT.get()
         if attempt is not None and self.sock is not None:
-            attempt.admit_peer(self.sock)  # a pooled connection opened under other rules
+            # A pooled connection may have been opened under other rules; for HTTPS this is
+            # also where the TLS socket (the one to cut at the deadline) is first seen.
+            attempt.admit_peer(self.sock)
         super().request(*args, **kwargs)
-        if attempt is not None and self.sock is not None:
-            attempt.track(self.sock)
 
 
 class _GuardedTLSConnection(_GuardedConnection, HTTPSConnection):

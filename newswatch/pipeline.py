@@ -220,7 +220,7 @@ def _record(
             language=obs.language,
             authors=obs.authors,
             history=history and how.window is None,
-            new_keys=det.new_keys,
+            new_paragraphs=det.new_paragraphs,
             topics=tuple(m.topic for m in det.matches),
             developments=tuple(devs),
             routes=rt.routes(now, how.route_mode),

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Column,
+    Float,
+    LargeBinary,
     DateTime,
     ForeignKey,
     Index,
@@ -115,6 +118,7 @@ paragraphs = Table(
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(40), primary_key=True),
     Column("first_seen", TS, nullable=False),
+    Column("text", Text, nullable=True),  # kept so cosmetic edits can be told from new text
 )
 
 # Which topics an article has matched: the first match of a topic is what makes a new story.
@@ -172,6 +176,58 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     UniqueConstraint("development_id", "channel"),
     Index("ix_outbox_channel_status_next", "channel", "status", "next_attempt_at"),
+)
+
+# A story is what several outlets' articles on one topic have in common; the first one alerted.
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(200), nullable=False),
+    Column("development_id", Integer, ForeignKey("developments.id", ondelete="SET NULL")),
+    Column("url", String(2048), nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("created", TS, nullable=False),
+    Column("signature", LargeBinary, nullable=False),  # MinHash of the evidence text
+)
+
+# Locality-sensitive hashing bands of each story's signature: a near-duplicate shares a band,
+# so finding candidates is an indexed equality lookup, whatever the size of the history.
+story_bands = Table(
+    "story_bands",
+    metadata,
+    Column("topic", String(200), primary_key=True),
+    Column("band", Integer, primary_key=True),
+    Column("key", BigInteger, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# Every outlet article carrying a story (the first one included).
+story_sources = Table(
+    "story_sources",
+    metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("url", String(2048), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("similarity", Float, nullable=True),
+    Column("added", TS, nullable=False),
+)
+
+# Readings of a topic's measures ("fled: more than 660,000"), in the order they were seen.
+figures = Table(
+    "figures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(200), nullable=False),
+    Column("measure", String(200), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("qualifier", String(40), nullable=True),
+    Column("text", String(200), nullable=False),
+    Column("sentence", Text, nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("seen_at", TS, nullable=False),
+    Index("ix_figures_topic_measure_id", "topic", "measure", "id"),
 )
 
 # One row per monitor / backfill / digest run, with its report as JSON.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,12 @@ from newswatch.schema import (
     metadata,
     outbox,
     paragraphs,
+    figures,
     runs,
     source_state,
+    stories,
+    story_bands,
+    story_sources,
     topic_matches,
 )
 
@@ -193,6 +197,55 @@ class Store:
             ).all()
         return [_stored_article(r) for r in rows]
 
+    def paragraph_texts(self, article_id: int) -> list[str]:
+        """Every paragraph ever seen on the article's URL (what "new text" is measured against)."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(paragraphs.c.text)
+                .where(paragraphs.c.article_id == article_id)
+                .where(paragraphs.c.text.is_not(None))
+            ).all()
+        return [r[0] for r in rows]
+
+    def story_candidates(self, topic: str, bands: Sequence[tuple[int, int]]) -> list[StoredStory]:
+        """Stories of a topic sharing at least one LSH band with a signature (indexed lookups)."""
+        if not bands:
+            return []
+        with self._tx() as conn:
+            ids: set[int] = set()
+            for band, key in bands:
+                ids.update(
+                    conn.execute(
+                        select(story_bands.c.story_id)
+                        .where(story_bands.c.topic == topic)
+                        .where(story_bands.c.band == band)
+                        .where(story_bands.c.key == key)
+                    ).scalars()
+                )
+            if not ids:
+                return []
+            rows = conn.execute(select(stories).where(stories.c.id.in_(ids))).all()
+        return [
+            StoredStory(r.id, r.topic, r.url, r.title, r.signature, r.development_id) for r in rows
+        ]
+
+    def figure_history(self, topic: str, measure: str, limit: int = 50) -> list[FigureReading]:
+        """The latest readings of a measure, newest first."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(figures)
+                .where(figures.c.topic == topic)
+                .where(figures.c.measure == measure)
+                .order_by(figures.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            FigureReading(
+                r.topic, r.measure, r.value, r.qualifier, r.text, r.sentence, r.url, r.source
+            )
+            for r in rows
+        ]
+
     def paragraph_keys(self, article_id: int) -> frozenset[str]:
         with self._tx() as conn:
             rows = conn.execute(
@@ -235,7 +288,10 @@ class Store:
             _insert_ignore(
                 conn,
                 paragraphs,
-                [{"article_id": article_id, "key": k, "first_seen": obs.now} for k in obs.new_keys],
+                [
+                    {"article_id": article_id, "key": k, "first_seen": obs.now, "text": t}
+                    for k, t in obs.new_paragraphs
+                ],
             )
             _insert_ignore(
                 conn,
@@ -245,11 +301,19 @@ class Store:
                     for t in obs.topics
                 ],
             )
-            return [
-                dev_id
-                for dev in obs.developments
-                if (dev_id := _record_development(conn, dev, article_id, obs)) is not None
-            ]
+            recorded = {}
+            for dev in obs.developments:
+                dev_id = _record_development(conn, dev, article_id, obs)
+                if dev_id is not None:
+                    recorded[dev.fingerprint] = dev_id
+            _save_stories(conn, obs, recorded)
+            _save_attachments(conn, obs)
+            if obs.figures:
+                conn.execute(
+                    figures.insert(),
+                    [{**asdict(f), "seen_at": obs.now} for f in obs.figures],
+                )
+            return list(recorded.values())
 
     # --- developments and the outbox -------------------------------------------------------
 
@@ -399,6 +463,46 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredStory:
+    id: int
+    topic: str
+    url: str
+    title: str
+    signature: bytes
+    development_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewStory:
+    """A story started by the development with `fingerprint`, indexed by its LSH bands."""
+
+    fingerprint: str
+    topic: str
+    signature: bytes
+    bands: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """This article is another outlet's copy of a known story."""
+
+    story_id: int
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class FigureReading:
+    topic: str
+    measure: str
+    value: float
+    qualifier: str | None
+    text: str
+    sentence: str
+    url: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """Where a development on one of `topics` goes, and from when it may be sent."""
 
@@ -425,7 +529,10 @@ class SavedObservation:
     language: str | None = None
     authors: tuple[str, ...] = ()
     history: bool = False
-    new_keys: tuple[str, ...] = ()
+    new_paragraphs: tuple[tuple[str, str], ...] = ()  # (key, text) never seen on this URL
+    stories: tuple[NewStory, ...] = ()  # stories that developments of this observation start
+    attachments: tuple[Attachment, ...] = ()  # known stories this article also carries
+    figures: tuple[FigureReading, ...] = ()
     topics: tuple[str, ...] = ()
     developments: tuple[Development, ...] = ()
     routes: tuple[Route, ...] = ()
@@ -549,6 +656,74 @@ def _record_development(
             ],
         )
     return dev_id
+
+
+def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, int]) -> None:
+    for story in obs.stories:
+        dev_id = recorded.get(story.fingerprint)
+        if dev_id is None:  # another cycle recorded this development (and its story) first
+            continue
+        story_id = conn.execute(
+            stories.insert().values(
+                topic=story.topic,
+                development_id=dev_id,
+                url=obs.url,
+                title=obs.title,
+                created=obs.now,
+                signature=story.signature,
+            )
+        ).inserted_primary_key[0]
+        _insert_ignore(
+            conn,
+            story_bands,
+            [
+                {"topic": story.topic, "band": b, "key": k, "story_id": story_id}
+                for b, k in story.bands
+            ],
+        )
+        _insert_ignore(
+            conn,
+            story_sources,
+            {
+                "story_id": story_id,
+                "url": obs.url,
+                "source": obs.source,
+                "similarity": 1.0,
+                "added": obs.now,
+            },
+        )
+
+
+def _save_attachments(conn: Connection, obs: SavedObservation) -> None:
+    """Record another outlet carrying a story, and list it on the story's development."""
+    for att in obs.attachments:
+        added = _insert_ignore(
+            conn,
+            story_sources,
+            {
+                "story_id": att.story_id,
+                "url": obs.url,
+                "source": obs.source,
+                "similarity": att.similarity,
+                "added": obs.now,
+            },
+        )
+        dev_id = conn.execute(
+            select(stories.c.development_id).where(stories.c.id == att.story_id)
+        ).scalar()
+        if not added or dev_id is None:
+            continue
+        current = conn.execute(
+            select(developments.c.outlets).where(developments.c.id == dev_id)
+        ).scalar()
+        outlets = json.loads(current or "[]")
+        if obs.source not in outlets:
+            outlets.append(obs.source)
+            conn.execute(
+                update(developments)
+                .where(developments.c.id == dev_id)
+                .values(outlets=json.dumps(outlets))
+            )
 
 
 def _development_from_row(row: Any) -> Development:

@@ -14,7 +14,8 @@ _URL_DROP = re.compile(r"[\t\n\r]")
 _MAX_URL = 4096
 _ABSOLUTE_HTTP = re.compile(r"https?://[^/?#]", re.ASCII)
 _TRACKING = re.compile(
-    r"(?:utm_[a-z]+|itm_[a-z]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|igshid|ocid|cmpid|at_[a-z]+)(?:=|$)",
+    r"(?:utm_[a-z]+|itm_[a-z]+|at_[a-z]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|igshid"
+    r"|ocid|cmpid)(?:=|$)",
     re.IGNORECASE,
 )
 _MAX_MARKUP = 200_000
@@ -27,14 +28,26 @@ _BLOCK_WORDS = (
     "figcaption header footer aside hr pre dd dt dl main nav address"
 )
 
+_BLOCK_TAGS = frozenset(_BLOCK_WORDS.split())
+_STRING = etree.XPath("string()")
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+_HTML_PARSER = lxml.html.HTMLParser(
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+    no_network=True,
+    huge_tree=True,  # lifts libxml2's depth cap from 256 to 2048, which real pages can exceed
+    default_doctype=False,
+)
+_BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
+_BINARY_SAMPLE = 65_536
+_BINARY_SHARE = 0.01
+_HTML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
 
 def word_set(text: str) -> frozenset[str]:
     """The whitespace-separated words of ``text``: long constant sets read better as prose."""
     return frozenset(text.split())
-
-
-_BLOCK_TAGS = word_set(_BLOCK_WORDS)
-_STRING = etree.XPath("string()")
 
 
 def http_url(href: object, base: str, *, drop_fragment: bool = False) -> str | None:
@@ -112,11 +125,9 @@ def _markup_text(markup: str) -> str:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")
     except (etree.LxmlError, ValueError):
         return html.unescape(_TAG_LIKE.sub(" ", markup))
-    etree.strip_elements(root, etree.Comment, *_SKIP_TAGS, with_tail=False)
-    for el in root.iter(*_BLOCK_TAGS):
-        el.text = " " + (el.text or "")
-        el.tail = " " + (el.tail or "")
-    return str(_STRING(root))
+    # Tree walks skip comments together with their tails, so the comments go first.
+    etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    return element_text(root)
 
 
 def node_text(el: etree._Element) -> str:
@@ -130,9 +141,6 @@ def local_name(el: etree._Element) -> str:
     if not isinstance(tag, str):
         return ""
     return tag.rpartition("}")[2].lower()
-
-
-_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 
 def xml_base(el: etree._Element, url: str) -> str:
@@ -151,20 +159,6 @@ def xml_base(el: etree._Element, url: str) -> str:
         except ValueError:
             continue
     return base
-
-
-_HTML_PARSER = lxml.html.HTMLParser(
-    encoding="utf-8",
-    remove_comments=True,
-    remove_pis=True,
-    no_network=True,
-    huge_tree=True,  # lifts libxml2's depth cap from 256 to 2048, which real pages can exceed
-    default_doctype=False,
-)
-_BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
-_BINARY_SAMPLE = 65_536
-_BINARY_SHARE = 0.01
-_HTML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def html_text(markup: str | bytes | bytearray) -> str:

@@ -17,6 +17,7 @@ _BLOCKS = etree.XPath("//p|//li|//h1|//h2|//h3|//h4|//h5|//h6|//dt|//dd|//figcap
 _HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 _ANCHORS = etree.XPath("//a")
 _STANDFIRST_HOLDERS = etree.XPath("//h2|//h3|//h4|//h5|//h6|//header//p")
+_NON_WORD = re.compile(r"\W+")
 _URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
 _BULLET = re.compile(r"^[-•*▪►]\s+")
 _TAG = re.compile(r"<[^<>]{0,500}>")
@@ -37,8 +38,10 @@ _PROMO = re.compile(
 )
 # Interview pages put the same short question to every guest; those repeats are content.
 _SHORT_REPEAT = 160
-# Below this many characters trafilatura has probably missed the body.
+# Below this many characters trafilatura has probably missed the body; a page whose every line
+# is shorter than _MIN_SENTENCE holds no article at all.
 _MIN_BODY = 250
+_MIN_SENTENCE = 40
 
 
 def improve_body(
@@ -62,11 +65,17 @@ def improve_body(
     if extra:
         paragraphs = clean_paragraphs(paragraphs + extra, repeat_below=_SHORT_REPEAT)
     paragraphs = _drop_standfirst(tree, _drop_title(paragraphs, title), standfirst)
-    paragraphs = trim_tail(paragraphs)
+    paragraphs = trim_tail(paragraphs) if _has_prose(paragraphs) else []
     fallback = _jsonld_paragraphs(jsonld_body)
     if sum(map(len, paragraphs)) < _MIN_BODY < sum(map(len, fallback)):
         return fallback
     return paragraphs
+
+
+def _has_prose(paragraphs: list[str]) -> bool:
+    """False for what is left of a page without an article: a few menu words, no sentence."""
+    longest = max(map(len, paragraphs), default=0)
+    return longest >= _MIN_SENTENCE or sum(map(len, paragraphs)) >= _MIN_BODY
 
 
 def link_lines(tree: HtmlElement, candidates: set[str]) -> set[str]:
@@ -86,8 +95,14 @@ def link_lines(tree: HtmlElement, candidates: set[str]) -> set[str]:
     unmatched = {c for c in candidates - linked - plain if 0 < len(c) <= _MAX_LINK_BLOCK}
     if unmatched:
         texts = (short_text(a, _MAX_LINK_BLOCK) for a in _ANCHORS(tree))
-        anchors = {k for t in texts if t and len(k := _squeeze(t)) >= 10}
-        linked |= {c for c in unmatched if _covered(c, anchors) >= _LINK_SHARE * len(c)}
+        anchors = {_squeeze(t) for t in texts if t}
+        # Short anchors ("Home", "World") only count whole, or they would match inside prose.
+        long_anchors = {a for a in anchors if len(a) >= 10}
+        linked |= {
+            c
+            for c in unmatched
+            if c in anchors or _covered(c, long_anchors) >= _LINK_SHARE * _word_len(c)
+        }
     return linked - plain
 
 
@@ -108,7 +123,12 @@ def short_text(el: HtmlElement, limit: int) -> str | None:
 
 
 def _covered(line: str, anchors: set[str]) -> int:
-    return min(len(line), sum(len(a) for a in anchors if a in line))
+    return sum(_word_len(a) for a in anchors if a in line)
+
+
+def _word_len(text: str) -> int:
+    """Letters and digits only: brackets and bars around a link ("[VIDEO]") are not prose."""
+    return len(_NON_WORD.sub("", text))
 
 
 def _squeeze(text: str) -> str:
@@ -120,8 +140,8 @@ def _is_link_block(el: HtmlElement, key: str) -> bool:
         return True
     if el.tag in _HEADINGS:
         return False
-    in_links = sum(len(_squeeze(a.text_content())) for a in el.iter("a"))
-    return bool(key) and in_links >= _LINK_SHARE * len(key)
+    in_links = sum(_word_len(a.text_content()) for a in el.iter("a"))
+    return bool(key) and in_links >= _LINK_SHARE * _word_len(key)
 
 
 def _drop_standfirst(tree: HtmlElement, paragraphs: list[str], standfirst: str) -> list[str]:

@@ -182,21 +182,20 @@ def _content_anchors(root: HtmlElement) -> list[HtmlElement]:
     total = max(1, int(root.xpath("count(//a[@href])")))
     anchors: list[HtmlElement] = []
     walker = etree.iterwalk(root, events=("start", "end"))
-    chrome_depth = article_depth = 0
-    opened: list[tuple[bool, bool]] = []
+    article_depth = 0
+    opened: list[bool] = []  # per open element: is it an <article> we counted?
     for event, el in walker:
-        tag = el.tag if isinstance(el.tag, str) else ""
         if event == "end":
-            was_chrome, was_article = opened.pop()
-            chrome_depth -= was_chrome
-            article_depth -= was_article
+            article_depth -= opened.pop()
             continue
-        is_article = tag == "article"
-        is_chrome = chrome_depth == 0 and _is_chrome(el, tag, article_depth > 0, total)
-        opened.append((is_chrome, is_article))
-        chrome_depth += is_chrome
-        article_depth += is_article
-        if tag == "a" and chrome_depth == 0 and el.get("href"):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if _is_chrome(el, tag, article_depth > 0, total):
+            walker.skip_subtree()  # its "end" still comes, so it still gets a stack slot
+            opened.append(False)
+            continue
+        opened.append(tag == "article")
+        article_depth += tag == "article"
+        if tag == "a" and el.get("href"):
             anchors.append(el)
     return anchors
 

@@ -27,6 +27,7 @@ from parsers._common import (
     word_set,
 )
 from parsers.dates import parse_date
+from parsers.live_posts import find_posts
 from parsers.text import clean_paragraphs, paragraph_key
 
 PARAGRAPH_LIMIT = 20_000
@@ -47,48 +48,13 @@ _CANONICAL = etree.XPath(
 )
 _TITLE = etree.XPath("//title", smart_strings=False)
 _H1 = etree.XPath("//h1")
-# Where a post keeps its time: a datetime attribute, a data-* stamp, microdata, then <time> text.
-_TIME_VALUES = etree.XPath(
-    "descendant-or-self::*/@datetime | descendant-or-self::*/@data-timestamp"
-    " | descendant-or-self::*/@data-time | descendant-or-self::*/@data-published"
-    " | descendant-or-self::*/@data-date"
-    " | .//meta[@itemprop='datePublished' or @itemprop='dateCreated']/@content"
-    " | .//time/text()",
-    smart_strings=False,
-)
-_HAS_TIME = etree.XPath(
-    "boolean(descendant-or-self::*[@datetime or @data-timestamp or @data-time"
-    " or @data-published] | .//time | .//meta[@itemprop='datePublished'])"
-)
-_PARAGRAPHS = etree.XPath(".//p | .//li[not(.//p)] | .//blockquote[not(.//p)]")
-_ANCHOR_NAME = etree.XPath(".//a/@name", smart_strings=False)
-_FURNITURE_TAGS = word_set("nav aside footer")
-# Containers whose repeated, timed children are comments or widgets, never the page's posts.
-_FURNITURE_WORDS = word_set(
-    "comment comments commentlist respond disqus sidebar related recommended popular trending "
-    "footer nav"
-)
-_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_NOT_BODY = word_set("figure figcaption nav aside footer button form time noscript")
-
-_POST_WORDS = word_set("post posts entry entries update updates liveblog liveupdate timeline")
-_POST_ID_WORDS = _POST_WORDS | {"block"}
-_NAME_SPLIT = re.compile(r"[-_\s]+|(?<=[a-z])(?=[A-Z])")
-_ID_NOISE = re.compile(r"[0-9a-f]{6,}|\d+", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_EPOCH_MS = re.compile(r"^\d{12,13}$")
 _BODY_SPLIT = re.compile(r"\s*\n\s*|</p\s*>|<br\s*/?>", re.IGNORECASE)
-# Related-story teasers repeat like posts and carry times too, but their text is mostly links.
-_MAX_LINK_SHARE = 0.5
 # Badges live blogs print on a post; they are not what the post says.
 _LABELS = word_set("pinned breaking summary update updated live important featured highlight")
 _LABELS |= {"key event", "key events", "breaking news", "just in"}
-_MIN_POST_CHARS = 40  # below this a "post" is a date line or a byline
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$", re.IGNORECASE)
 _UPDATED_KEYS = ("article:modified_time", "og:updated_time", "datemodified", "last-modified")
 _LANGUAGE_KEYS = ("content-language", "dc.language", "language", "og:locale")
-
-PostGroup = tuple[str, str]
 
 
 def parse_page(html: str | bytes, url: str) -> LivePage:
@@ -106,7 +72,8 @@ def parse_page(html: str | bytes, url: str) -> LivePage:
     blog = _live_blog(root)
     entries = _jsonld_entries(blog, url) if blog else []
     if not any(e.paragraphs for e in entries):
-        entries = _dom_entries(root) or entries
+        posts = [_entry(p.anchor, p.title, p.paragraphs, p.published) for p in find_posts(root)]
+        entries = posts or entries
     page = LivePage(
         title=_title(root, meta, blog),
         canonical_url=_canonical(root, meta, url),
@@ -245,123 +212,6 @@ def _json_str(node: dict[str, Any], key: str) -> str:
 
 def _json_date(node: dict[str, Any] | None, key: str) -> datetime | None:
     return parse_date(_json_str(node, key) or None) if node else None
-
-
-# --- repeated posts in the DOM -------------------------------------------------------------
-
-
-def _dom_entries(root: HtmlElement) -> list[PageEntry]:
-    posts = _post_elements(root)
-    return [
-        _entry(_anchor(el), _heading(el), _element_paragraphs(el), _post_time(el)) for el in posts
-    ]
-
-
-def _post_elements(root: HtmlElement) -> list[HtmlElement]:
-    """The largest group of same-kind, timed, repeated elements that look like posts."""
-    groups: dict[PostGroup, list[HtmlElement]] = {}
-    for el in root.iter():
-        key = _post_key(el)
-        if key is not None:
-            groups.setdefault(key, []).append(el)
-    best: list[HtmlElement] = []
-    best_rank = (1, 0)
-    for members in groups.values():
-        leaves = [el for el in _innermost(members) if not _in_furniture(el)]
-        timed = [el for el in leaves if _HAS_TIME(el) and not _is_teaser(el)]
-        if len(timed) < 2 or 2 * len(timed) < len(leaves):
-            continue
-        depth = min(sum(1 for _ in el.iterancestors()) for el in timed)
-        rank = (len(timed), -depth)
-        if rank > best_rank:
-            best, best_rank = timed, rank
-    return best
-
-
-def _post_key(el: HtmlElement) -> PostGroup | None:
-    tag = el.tag if isinstance(el.tag, str) else ""
-    if not tag or tag in ("html", "body", "head"):
-        return None
-    for name in (el.get("class") or "").split():
-        if not _POST_WORDS.isdisjoint(w.lower() for w in _NAME_SPLIT.split(name)):
-            return tag, name
-    ident = el.get("id") or ""
-    if ident and not _POST_ID_WORDS.isdisjoint(w.lower() for w in _NAME_SPLIT.split(ident)):
-        return tag, "#" + _ID_NOISE.sub("", ident)
-    return (tag, "") if tag == "article" else None
-
-
-def _is_teaser(el: HtmlElement) -> bool:
-    text = len(element_text(el))
-    linked = sum(len(element_text(a)) for a in el.iter("a"))
-    return text < _MIN_POST_CHARS or linked > _MAX_LINK_SHARE * text
-
-
-def _in_furniture(el: HtmlElement) -> bool:
-    for ancestor in el.iterancestors():
-        if ancestor.tag in _FURNITURE_TAGS:
-            return True
-        names = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()
-        if names.strip() and not _FURNITURE_WORDS.isdisjoint(_NAME_SPLIT.split(names)):
-            return True
-    return False
-
-
-def _innermost(members: list[HtmlElement]) -> list[HtmlElement]:
-    """Members that contain no other member: a wrapper sharing the posts' markup is not a post."""
-    ids = {id(m) for m in members}
-    parents = {id(a) for m in members for a in m.iterancestors() if id(a) in ids}
-    return [m for m in members if id(m) not in parents]
-
-
-def _anchor(el: HtmlElement) -> str | None:
-    for name in ("id", "data-post-id", "data-entry-id", "data-id"):
-        value = (el.get(name) or "").strip()
-        if value:
-            return value
-    for value in _ANCHOR_NAME(el):
-        if value.strip():
-            return value.strip()
-    return None
-
-
-def _heading(el: HtmlElement) -> str:
-    for heading in el.iter(*_HEADINGS):
-        text = element_text(heading)
-        if text:
-            return text
-    return ""
-
-
-def _element_paragraphs(el: HtmlElement) -> list[str]:
-    found = [p for p in _PARAGRAPHS(el) if not _inside_furniture(p, el)]
-    if found:
-        return [element_text(p) for p in found]
-    text = element_text(el)
-    title = _heading(el)
-    return [text[len(title) :] if title and text.startswith(title) else text]
-
-
-def _inside_furniture(node: HtmlElement, stop: HtmlElement) -> bool:
-    for ancestor in node.iterancestors():
-        if ancestor is stop:
-            return False
-        if ancestor.tag in _NOT_BODY:
-            return True
-    return False
-
-
-def _post_time(el: HtmlElement) -> datetime | None:
-    for raw in _TIME_VALUES(el):
-        value = raw.strip()
-        if _EPOCH_MS.match(value):
-            value = str(int(value) / 1000)
-        elif not value[:1].isdigit() and not _YEAR.search(value):
-            continue  # "14:05" or "2 hours ago" has no date; guessing one would be wrong
-        stamp = parse_date(value)
-        if stamp is not None:
-            return stamp
-    return None
 
 
 # --- whole-article fallback and page metadata ----------------------------------------------

@@ -106,6 +106,7 @@ _DAYS = (
 _TIME_WORDS = (
     "am pm a.m p.m gmt utc bst cet cest eet eest est edt et pt pst pdt ist msk ago hour hours hr"
     " hrs minute minutes min mins seconds days weeks today yesterday uhr h"
+    " 年 月 日 时 時 分 년 월 일 시 분"
 )
 # Connectives that may sit between date words but never make a line a time stamp on their own.
 _FILLER_WORDS = frozenset(

@@ -28,6 +28,12 @@ _DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.IGNORECASE)
 _ENTITY_DECL = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
 _ENCODING_DECL = re.compile(rb"^(<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2")
 _DECLARED_UTF8 = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']utf-?8[\"']", re.IGNORECASE)
+# Encodings in which "<!ENTITY" is not those bytes (UTF-7, EBCDIC), so the check below is blind.
+_HIDING_ENCODING = re.compile(
+    rb"^<\?xml[^>]*?encoding\s*=\s*[\"'](?:utf-?7|[^\"']*ebcdic|cp0?37|cp273|cp500|cp875|cp1026"
+    rb"|cp1140|ibm0?37|ibm273|ibm500|ibm1047)[\"']",
+    re.IGNORECASE,
+)
 _HAS_DECLARED_ENCODING = re.compile(rb"^<\?xml[^>]*?encoding\s*=", re.IGNORECASE)
 # An ampersand that starts no valid reference: the commonest breakage in hand-made feeds.
 _BARE_AMP = re.compile(rb"&(?!#[0-9]{1,7};|#x[0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9._-]{0,31};)")
@@ -65,18 +71,26 @@ def parse_xml(data: bytes, where: str) -> etree._Element:
     real feeds break in exactly those ways.
     """
     text = _normalise(data, where)
+    if _HIDING_ENCODING.match(text):
+        raise ParseError(f"{where}: XML refused: its declared encoding hides markup from checks")
     if _DOCTYPE.search(text) and _ENTITY_DECL.search(text):
         raise ParseError(f"{where}: XML refused: the DOCTYPE declares entities")
+    first = _attempt(text)
+    if not isinstance(first, Exception):
+        return first
+    if _repairable(first, text):
+        repaired = _repair(text)
+        second = _attempt(repaired) if repaired != text else first
+        if not isinstance(second, Exception):
+            return second
+    raise ParseError(f"{where}: malformed XML: {_describe(first)}")
+
+
+def _attempt(text: bytes) -> etree._Element | Exception:
     try:
         return _parse(text)
-    except (etree.LxmlError, ValueError, LookupError) as first:
-        repaired = _repair(text) if _repairable(first, text) else text
-        if repaired == text:
-            raise ParseError(f"{where}: malformed XML: {_describe(first)}") from None
-        try:
-            return _parse(repaired)
-        except (etree.LxmlError, ValueError, LookupError):
-            raise ParseError(f"{where}: malformed XML: {_describe(first)}") from None
+    except (etree.LxmlError, ValueError, LookupError) as exc:
+        return exc
 
 
 def _parse(text: bytes) -> etree._Element:

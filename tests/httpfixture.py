@@ -77,8 +77,8 @@ class LocalHTTPServer:
 
     def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self._state = _State()
-        self._httpd = ThreadingHTTPServer((host, 0), _handler_class(self._state))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, 0), _Handler)
+        self._httpd.state = self._state
         if tls is not None:
             self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self.scheme = "https" if tls is not None else "http"
@@ -127,66 +127,69 @@ class LocalHTTPServer:
         self.close()
 
 
-def _handler_class(state: _State) -> type[BaseHTTPRequestHandler]:
-    class _Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: _State
 
-        def do_GET(self) -> None:
-            self._serve()
 
-        do_HEAD = do_POST = do_PUT = do_DELETE = do_GET
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
 
-        def log_message(self, format: str, *args: object) -> None:
-            """Silenced: pytest output should show test results, not access logs."""
+    def do_GET(self) -> None:
+        self._serve()
 
-        def _serve(self) -> None:
-            arrived = time.monotonic()
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            seen = Seen(self.command, self.path, headers, body, arrived)
-            with state.lock:
-                state.seen.append(seen)
-                route = state.routes.get(self.path) or state.routes.get(urlsplit(self.path).path)
-                reply = route.next_reply(seen) if route else Reply(404, b"not found")
-            try:
-                self._send(reply)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_GET
 
-        def _send(self, reply: Reply) -> None:
-            if reply.stall and state.stop.wait(reply.stall):
+    def log_message(self, format: str, *args: object) -> None:
+        """Silenced: pytest output should show test results, not access logs."""
+
+    def _serve(self) -> None:
+        state = self.server.state
+        arrived = time.monotonic()
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        seen = Seen(self.command, self.path, headers, body, arrived)
+        with state.lock:
+            state.seen.append(seen)
+            route = state.routes.get(self.path) or state.routes.get(urlsplit(self.path).path)
+            reply = route.next_reply(seen) if route else Reply(404, b"not found")
+        try:
+            self._send(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _send(self, reply: Reply) -> None:
+        if reply.stall and self.server.state.stop.wait(reply.stall):
+            self.close_connection = True
+            return
+        if reply.raw is not None:
+            self.wfile.write(reply.raw)
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        if reply.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif reply.content_length:
+            self.send_header("Content-Length", str(len(reply.body)))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self._send_body(reply)
+
+    def _send_body(self, reply: Reply) -> None:
+        step = max(1, reply.piece)
+        for start in range(0, len(reply.body), step):
+            if start and reply.pause and self.server.state.stop.wait(reply.pause):
                 self.close_connection = True
                 return
-            if reply.raw is not None:
-                self.wfile.write(reply.raw)
-                self.close_connection = True
-                return
-            self.send_response(reply.status)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            if reply.chunked:
-                self.send_header("Transfer-Encoding", "chunked")
-            elif reply.content_length:
-                self.send_header("Content-Length", str(len(reply.body)))
-            else:
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            if self.command != "HEAD":
-                self._send_body(reply)
-
-        def _send_body(self, reply: Reply) -> None:
-            for start in range(0, len(reply.body), max(1, reply.piece)):
-                if start and reply.pause and state.stop.wait(reply.pause):
-                    self.close_connection = True
-                    return
-                piece = reply.body[start : start + max(1, reply.piece)]
-                if reply.chunked:
-                    piece = b"%x\r\n%s\r\n" % (len(piece), piece)
-                self.wfile.write(piece)
-                self.wfile.flush()
-            if reply.chunked:
-                self.wfile.write(b"0\r\n\r\n")
-
-    return _Handler
+            piece = reply.body[start : start + step]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if reply.chunked else piece)
+            self.wfile.flush()
+        if reply.chunked:
+            self.wfile.write(b"0\r\n\r\n")

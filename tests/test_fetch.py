@@ -279,7 +279,7 @@ def test_rebinding_is_caught_at_connect_time(server, fetcher, monkeypatch) -> No
     assert server.seen() == []
 
 
-def test_pooled_trusted_connection_is_rechecked_for_a_found_link(server, fetcher, monkeypatch):
+def test_pooled_trusted_connection_is_rechecked(server, fetcher, monkeypatch) -> None:
     server.route("/a", Reply(200, b"a"))
     server.route("/b", Reply(200, b"b"))
     base = server.base.replace("127.0.0.1", "localhost")
@@ -522,10 +522,19 @@ def test_https_slow_drip_is_cut_at_the_deadline(tls_server, tls_fetcher) -> None
         tls_fetcher.fetch(tls_server.url("/drip"), FetchSettings(timeout=0.3, per_host_delay=0))
 
 
-def test_https_rebinding_is_caught_before_the_handshake(tls_server, tls_fetcher, monkeypatch):
+def test_https_rebinding_is_caught_before_handshake(tls_server, tls_fetcher, monkeypatch) -> None:
     tls_server.route("/x", Reply(200, b"internal"))
     monkeypatch.setattr(netguard, "resolve", lambda host, port: ["93.184.216.34"])
     link = tls_server.url("/x").replace("127.0.0.1", "localhost")
     with pytest.raises(BlockedFetchError, match="connected to non-public address"):
         tls_fetcher.fetch(link, FAST, found_on=ELSEWHERE)
     assert tls_server.seen() == []
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 120.0), ("0", 0.0), (" 7 ", 7.0), ("²", None), ("-5", None), ("soon", None)]
+    + [("", None), (None, None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)
+def test_retry_after_header_values(header, seconds) -> None:
+    assert fetch_module._retry_after(header) == seconds

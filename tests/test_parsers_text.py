@@ -53,6 +53,7 @@ BOILERPLATE = [
     "Mon 28 Feb 2022 14.05 GMT",
     "2 hours ago",
     "28/02/2022",
+    "2022年2月28日 14:05",
     "Advertisement",
     "ADVERTISEMENT",
     "Story continues below advertisement",
@@ -110,6 +111,8 @@ def test_real_sentences_are_kept(text: str) -> None:
             ],
             ["Talks ended.", "The military said Sunday was difficult."],
         ),
+        # Short repeats are dropped by default ...
+        (["Why did you start?", "I love bread.", "Why did you start?", "Soup."], None),
         # The link block ends at the first real sentence; what follows is kept.
         (
             ["Related:", "Sanctions explained", "Kyiv said talks would resume.", "Protests"],
@@ -117,8 +120,23 @@ def test_real_sentences_are_kept(text: str) -> None:
         ),
     ],
 )
-def test_clean_paragraphs(paragraphs: list[str], expected: list[str]) -> None:
+def test_clean_paragraphs(paragraphs: list[str], expected: list[str] | None) -> None:
+    if expected is None:
+        expected = list(dict.fromkeys(paragraphs))
     assert clean_paragraphs(paragraphs) == expected
+
+
+def test_short_repeats_may_be_kept() -> None:
+    question = "Why did you start cooking?"
+    quote = "“We will not give up our land,” the minister said in a video address. " * 3
+    paragraphs = [question, "Bread.", quote, question, "Soup.", quote.strip()]
+    assert clean_paragraphs(paragraphs, repeat_below=160) == [
+        question,
+        "Bread.",
+        quote.strip(),
+        question,
+        "Soup.",
+    ]
 
 
 @pytest.mark.parametrize(

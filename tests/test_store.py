@@ -46,7 +46,7 @@ def obs(*devs: Development, routes: tuple[Route, ...] = ()) -> SavedObservation:
         paragraphs=("x",),
         content_hash="h",
         now=NOW,
-        new_keys=("k1",),
+        new_paragraphs=(("k1", "x"),),
         topics=("talks",),
         developments=devs,
         routes=routes,
@@ -122,3 +122,46 @@ def test_baseline_flag_and_validators(store: Store) -> None:
     store.save_validators("https://e.org/f", Validators(etag='"1"'), NOW)
     store.save_validators("https://e.org/f", Validators(etag='"2"', last_modified="x"), NOW)
     assert store.validators("https://e.org/f") == Validators(etag='"2"', last_modified="x")
+
+
+def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: Path) -> None:
+    """A store created by revision 0001 (before stories, figures, paragraph texts) upgrades."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import (
+        Column, ForeignKey, Integer, MetaData, String, Table, create_engine, insert, select,
+    )
+
+    from newswatch.schema import TS
+    from newswatch.store import MIGRATIONS
+
+    v1 = MetaData(naming_convention=metadata.naming_convention)
+    new_tables = {"stories", "story_bands", "story_sources", "figures", "paragraphs"}
+    for name, table in metadata.tables.items():
+        if name not in new_tables:
+            table.to_metadata(v1)
+    Table(
+        "paragraphs", v1,
+        Column(
+            "article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+        ),
+        Column("key", String(40), primary_key=True),
+        Column("first_seen", TS, nullable=False),
+    )
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        v1.create_all(conn)
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", MIGRATIONS)
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, "0001")
+        conn.execute(insert(v1.tables["source_state"]).values(name="kept", consecutive_failures=0))
+    engine.dispose()
+
+    s = Store.open(url)
+    with s.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        names = conn.execute(select(metadata.tables["source_state"].c.name)).scalars().all()
+    assert names == ["kept"]
+    s.close()
