@@ -77,12 +77,14 @@ def discover(source: Source, get: Getter) -> list[Item] | None:
 
 
 def _sitemap_items(source: Source, result: FetchResult, get: Getter) -> list[Item]:
-    sitemap = parse_sitemap(result.content, result.final_url or source.url)
+    cap = source.settings.max_bytes  # also the cap on a .gz sitemap once decompressed
+    sitemap = parse_sitemap(result.content, result.final_url or source.url, max_bytes=cap)
     entries = list(sitemap.entries)
     for child in sitemap.sitemaps[:MAX_CHILD_SITEMAPS]:
         child_result = get(child, source.url)
         if not child_result.not_modified:
-            entries += parse_sitemap(child_result.content, child_result.final_url or child).entries
+            where = child_result.final_url or child
+            entries += parse_sitemap(child_result.content, where, max_bytes=cap).entries
     return [Item(normalise_url(e.url), e.title, e.published or e.lastmod) for e in entries]
 
 
@@ -99,7 +101,10 @@ def observe(source: Source, url: str, get: Getter) -> Observation | None:
             url=url,
             kind="page",
             title=page.title,
-            paragraphs=tuple(page.paragraphs),
+            # An entry's headline is text too: a one-line update may carry its news there.
+            paragraphs=tuple(
+                p for e in page.entries for p in ((e.title,) if e.title else ()) + e.paragraphs
+            ),
             published=min((e.published for e in page.entries if e.published), default=None),
             updated=page.updated,
             canonical_url=page.canonical_url,

@@ -39,6 +39,8 @@ _HTML_PARSER = lxml.html.HTMLParser(
     huge_tree=True,  # lifts libxml2's depth cap from 256 to 2048, which real pages can exceed
     default_doctype=False,
 )
+# Summaries are parsed by the thousand: a bare parser, not lxml.html's fragment helpers.
+_FRAGMENT_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
 _BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
 _BINARY_SAMPLE = 65_536
 _BINARY_SHARE = 0.01
@@ -122,11 +124,11 @@ def html_to_text(markup: str, limit: int = 4000) -> str:
 
 def _markup_text(markup: str) -> str:
     try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+        root = etree.fromstring(markup, _FRAGMENT_PARSER)
     except (etree.LxmlError, ValueError):
+        root = None
+    if root is None:
         return html.unescape(_TAG_LIKE.sub(" ", markup))
-    # Tree walks skip comments together with their tails, so the comments go first.
-    etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     return element_text(root)
 
 

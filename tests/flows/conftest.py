@@ -32,6 +32,8 @@ SITE_VAR = re.compile(r"\$\{NEWSWATCH_DEMO_SITE(?::-[^}]*)?\}")
 RUN_ID = re.compile(r"UUID: ([0-9a-f-]{36})")
 CLI_TIMEOUT = 240  # seconds; every Prefect CLI call pays a cold import on this machine
 STOP_GRACE = 15
+LATE_BY = timedelta(minutes=45)
+Popen = subprocess.Popen[bytes]
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Stack:
             timeout=CLI_TIMEOUT,
         )
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *args: str) -> Popen:
         """A long-running `prefect …` process; its output goes to logs/<name>.log."""
         with open(self.logs / f"{name}.log", "wb") as out:
             proc = subprocess.Popen(
@@ -88,6 +90,7 @@ class FlowRun:
     returncode: int
     output: str
     run_id: str | None
+    config: str  # the config file the run was given; its store sits next to it
 
 
 def free_port() -> int:
@@ -96,7 +99,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def stop(proc: subprocess.Popen[bytes], *signals: signal.Signals) -> None:
+def stop(proc: Popen, *signals: signal.Signals) -> None:
     """Send each signal in turn, waiting between them; KILL if the process is still there."""
     for sig in signals:
         if proc.poll() is not None:
@@ -202,28 +205,64 @@ def backfill_cases(today: datetime) -> dict[str, dict[str, str]]:
     }
 
 
+def start_run(stack: Stack, name: str, deployment: str, params: dict[str, str]) -> Popen:
+    return stack.start(
+        f"run-{name}",
+        *("deployment", "run", deployment, "--watch", "--watch-interval", "1"),
+        *("--watch-timeout", str(CLI_TIMEOUT)),
+        *(arg for key, value in params.items() for arg in ("--param", f"{key}={value}")),
+    )
+
+
+def create_late_monitor_run(stack: Stack, config: str) -> str:
+    """A monitor run whose scheduled time lies LATE_BY in the past, as after downtime."""
+    deployment = stack.api("GET", "/deployments/name/monitor/monitor")
+    scheduled = datetime.now(UTC) - LATE_BY
+    run = stack.api(
+        "POST",
+        f"/deployments/{deployment['id']}/create_flow_run",
+        {
+            "parameters": {"config": config},
+            "state": {
+                "type": "SCHEDULED",
+                "state_details": {"scheduled_time": scheduled.isoformat()},
+            },
+        },
+    )
+    return str(run["id"])
+
+
+def finish(stack: Stack, name: str, proc: Popen, config: str, run_id: str | None = None) -> FlowRun:
+    code = proc.wait(CLI_TIMEOUT + 60)
+    output = stack.log(f"run-{name}")
+    found = RUN_ID.search(output)
+    return FlowRun(code, output, run_id or (found.group(1) if found else None), config)
+
+
 @pytest.fixture(scope="session")
 def flow_runs(worker: Stack, site_config: Any) -> dict[str, FlowRun]:
-    """monitor and the backfills, started together and watched until they end."""
+    """monitor and the backfills run together; then a monitor run that starts 45 min late.
+
+    The late one waits for the first monitor run: the deployment's concurrency limit would
+    cancel one of two monitor runs at once.
+    """
     runs = {"monitor": ("monitor/monitor", {"config": site_config("monitor")})}
     for case, params in backfill_cases(datetime.now(UTC)).items():
         runs[case] = ("backfill/backfill", {"config": site_config(case), **params})
-    started = {
-        name: worker.start(
-            f"run-{name}",
-            *("deployment", "run", deployment, "--watch", "--watch-interval", "1"),
-            *("--watch-timeout", str(CLI_TIMEOUT)),
-            *(arg for key, value in params.items() for arg in ("--param", f"{key}={value}")),
-        )
-        for name, (deployment, params) in runs.items()
-    }
-    done = {}
+    started = {name: start_run(worker, name, *run) for name, run in runs.items()}
     try:
-        for name, proc in started.items():
-            code = proc.wait(CLI_TIMEOUT + 60)
-            output = worker.log(f"run-{name}")
-            found = RUN_ID.search(output)
-            done[name] = FlowRun(code, output, found.group(1) if found else None)
+        done = {
+            "monitor": finish(worker, "monitor", started["monitor"], runs["monitor"][1]["config"])
+        }
+        late_config = site_config("late")
+        late_id = create_late_monitor_run(worker, late_config)
+        started["late"] = worker.start(
+            "run-late", "flow-run", "watch", late_id, "--timeout", str(CLI_TIMEOUT)
+        )
+        for name, (_, params) in runs.items():
+            if name != "monitor":
+                done[name] = finish(worker, name, started[name], params["config"])
+        done["late"] = finish(worker, "late", started["late"], late_config, late_id)
     finally:
         for proc in started.values():
             stop(proc, signal.SIGTERM)

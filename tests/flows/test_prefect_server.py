@@ -105,3 +105,15 @@ def test_backfill_takes_its_parameters_and_fails_fast_on_a_bad_window(
         assert run.returncode == 1, _failure(run, worker)
         assert state["type"] == "FAILED", state
         assert expected.search(state["message"]), state
+
+
+@pytest.mark.prefect_server
+def test_a_monitor_run_starting_long_after_its_time_only_says_so(
+    worker: Stack, flow_runs: dict[str, FlowRun]
+) -> None:
+    run = flow_runs["late"]
+    assert run.returncode == 0, _failure(run, worker)
+    report = _report(worker, run, "newswatch-monitor")
+    assert re.search(r"skipped: this run started 4\d min after its scheduled time", report), report
+    # It did nothing: the store it was given was never even created.
+    assert not Path(run.config).with_suffix(".db").exists()
