@@ -36,6 +36,13 @@ _PROMO = re.compile(
     r"|^(?:abonnieren sie|abonnez-vous|suscríbete|iscriviti|assine|подпишитесь|підпишіться)\b",
     re.IGNORECASE,
 )
+# Twin containers continuing a body cut up by adverts (see ``continuation``).
+_PARAGRAPHS = etree.XPath(".//p")
+_MAX_CLIMB = 2
+_NO_TWINS = frozenset(("article", "main", "body", "html"))
+_MIN_TWIN_PROSE = 300
+_MIN_PROSE_PARAGRAPH = 80
+_MAX_PARAGRAPH = 20_000
 # Interview pages put the same short question to every guest; those repeats are content.
 _SHORT_REPEAT = 160
 # Below this many characters trafilatura has probably missed the body; a page whose every line
@@ -185,14 +192,6 @@ def _jsonld_paragraphs(body: str) -> list[str]:
     if _TAG.search(body):
         body = _TAG.sub("\n", body)
     return clean_paragraphs(normalise_space(p) for p in body.splitlines())
-
-
-_PARAGRAPHS = etree.XPath(".//p")
-_MAX_CLIMB = 2
-_NO_TWINS = frozenset(("article", "main", "body", "html"))
-_MIN_TWIN_PROSE = 300
-_MIN_PROSE_PARAGRAPH = 80
-_MAX_PARAGRAPH = 20_000
 
 
 def continuation(tree: HtmlElement, paragraphs: list[str]) -> list[str]:

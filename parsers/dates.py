@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from dateutil import parser as _dateutil
+from dateutil.parser import UnknownTimezoneWarning
+
+# "IST", "ET" and friends are ambiguous; such times are taken as UTC rather than warned about.
+warnings.filterwarnings("ignore", category=UnknownTimezoneWarning)
 
 _EPOCH = re.compile(r"^\d{9,11}(\.\d+)?$")
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
