@@ -8,7 +8,6 @@ from typing import Literal, get_args
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.common import (
     DEFAULT_CONFIG,
@@ -63,9 +62,7 @@ def deliver_task(rt_key: str, how: Pass, notify: NotifyMode) -> list[ChannelResu
     return deliver_backfill(runtime(rt_key), how, notify)
 
 
-# One worker: run_backfill processes sources one after another, so which outlet first carried a
-# story (and so which report holds the development) does not depend on thread timing.
-@flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=1))
+@flow(name="backfill")
 def backfill(
     since: str,
     until: str | None = None,
@@ -88,6 +85,8 @@ def backfill(
     with open_runtime(config) as (key, rt):
         selected = rt.selected(sources)
         run_id, report = begin_run(rt, "backfill", f"{start.isoformat()} → {end.isoformat()}")
+        # One source after another, as run_backfill does: which outlet first carried a story
+        # (so which report holds the development) must not depend on thread timing.
         report.sources = run_sources(key, selected, run_id, how, parallel=False)
         report.deliveries = deliver_task(key, how, mode)
         finish_run(rt, run_id, report)

@@ -21,7 +21,7 @@ from newswatch.report import RunReport, SourceReport
 
 DEFAULT_CONFIG = "config/newswatch.yaml"
 SOURCE_WORKERS = 4  # fetching is I/O bound; per-host pacing still holds across these threads
-DELIVERY_RETRY_DELAYS = [10, 30]
+DELIVERY_RETRY_DELAYS: list[float] = [10.0, 30.0]  # a store hiccup passes in seconds
 
 # Tasks receive a key into this registry instead of the Runtime itself: Prefect would otherwise
 # walk (and could try to hash) the store, the fetcher and the whole config for every task run.
@@ -125,10 +125,6 @@ def publish(report: RunReport) -> None:
     )
 
 
-def lateness(scheduled: datetime, now: datetime) -> timedelta:
-    return now - scheduled
-
-
 def stale_message(max_late_minutes: int, now: datetime | None = None) -> str | None:
     """Why this run should do nothing (it started too long after its scheduled time), or None.
 
@@ -139,7 +135,7 @@ def stale_message(max_late_minutes: int, now: datetime | None = None) -> str | N
     if max_late_minutes <= 0:
         return None
     scheduled = flow_run.scheduled_start_time
-    late = lateness(scheduled, now or datetime.now(UTC))
+    late = (now or datetime.now(UTC)) - scheduled
     if late <= timedelta(minutes=max_late_minutes):
         return None
     return (

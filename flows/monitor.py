@@ -38,7 +38,11 @@ def deliver_task(rt_key: str) -> list[ChannelResult]:
     return deliver_instant(rt.store, rt.config.channels, utcnow())
 
 
-@flow(name="monitor", task_runner=ThreadPoolTaskRunner(max_workers=SOURCE_WORKERS))
+@flow(
+    name="monitor",
+    # prefect 3.9 types TaskRunner's future parameter invariantly, so its own usage fails mypy
+    task_runner=ThreadPoolTaskRunner(max_workers=SOURCE_WORKERS),  # type: ignore[arg-type]
+)
 def monitor(
     config: str = DEFAULT_CONFIG,
     sources: list[str] | None = None,

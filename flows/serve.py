@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
+from newswatch.cli import UsageError
 from newswatch.config import load_config
 from newswatch.errors import NewswatchError
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
 
 SERVER_HOST = "127.0.0.1"
 FIRST_PORT = 4200
@@ -160,6 +164,8 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 def serve(config: str, limit: int = 2, out: IO[str] | None = None) -> None:
     """Serve monitor, digest and backfill until Ctrl-C or SIGTERM, then stop our server."""
     out = out or sys.stdout
+    if limit < 1:
+        raise UsageError(f"serve: the run limit must be at least 1, not {limit}")
     config_path = str(Path(config).resolve())
     interval = load_config(config_path).defaults.interval  # bad config fails before any start
     # Until Prefect's runner installs its own handler, SIGTERM must unwind through `finally`.
@@ -185,7 +191,6 @@ def serve(config: str, limit: int = 2, out: IO[str] | None = None) -> None:
 def _serve_deployments(config_path: str, interval: float, limit: int) -> None:
     import prefect
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-    from prefect.deployments.runner import EntrypointType
 
     from flows.backfill import backfill
     from flows.digest import digest
@@ -194,26 +199,35 @@ def _serve_deployments(config_path: str, interval: float, limit: int) -> None:
     one_at_a_time = ConcurrencyLimitConfig(
         limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
     )
-    # Module entry points: flow runs import `flows.*` and do not depend on this process's cwd.
-    module = EntrypointType.MODULE_PATH
     prefect.serve(
-        monitor.to_deployment(
-            name="monitor",
+        _deployment(
+            monitor,
+            {"config": config_path},
             interval=timedelta(seconds=interval),
-            parameters={"config": config_path},
             concurrency_limit=one_at_a_time,
-            entrypoint_type=module,
         ),
-        digest.to_deployment(
-            name="digest",
+        _deployment(
+            digest,
+            {"config": config_path, "due_only": True},
             cron="0 * * * *",
-            parameters={"config": config_path, "due_only": True},
             concurrency_limit=one_at_a_time,
-            entrypoint_type=module,
         ),
-        backfill.to_deployment(
-            name="backfill", parameters={"config": config_path}, entrypoint_type=module
-        ),
+        _deployment(backfill, {"config": config_path}),
         limit=limit,
         pause_on_shutdown=False,  # keep schedules active; the monitor skips stale runs itself
     )
+
+
+def _deployment(flow: Any, parameters: dict[str, Any], **options: Any) -> RunnerDeployment:
+    """A deployment named like its flow whose runs import `flows.*`, whatever the cwd."""
+    from prefect.deployments.runner import EntrypointType, RunnerDeployment
+
+    made = flow.to_deployment(
+        name=flow.name,
+        parameters=parameters,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        **options,
+    )
+    if not isinstance(made, RunnerDeployment):  # to_deployment may also hand back a coroutine
+        raise TypeError(f"unexpected deployment object {made!r}")
+    return made

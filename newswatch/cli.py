@@ -1,4 +1,4 @@
-"""The `newswatch` command: parses arguments, loads config, runs a pipeline stage, sets exit status."""
+"""The `newswatch` command: parses arguments, loads config, runs a stage, sets the exit status."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -127,7 +128,8 @@ def _print_source(rep: SourceReport) -> None:
 def _print_report(report: RunReport) -> int:
     for c in report.deliveries:
         if c.sent or c.failed or c.error:
-            state = f"sent {c.sent}" + (f"; {c.failed} refused, waiting: {c.error}" if c.error else "")
+            waiting = f"; {c.failed} refused, waiting: {c.error}" if c.error else ""
+            state = f"sent {c.sent}{waiting}"
             console.print(f"  channel {c.channel} ({c.mode}): {state}", markup=False)
     console.print(report.summary(), markup=False)
     return EXIT_OK
@@ -196,20 +198,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     from newswatch.pipeline import Runtime, run_check
 
     console.print("\nFetching each source once (nothing is sent, nothing is stored):", markup=False)
-    with Runtime.open(config, store_url=_readonly_store(config.store)) as rt:
+    with (
+        tempfile.TemporaryDirectory(prefix="newswatch-check-") as scratch,
+        Runtime.open(config, store_url=_readonly_store(config.store, scratch)) as rt,
+    ):
         report = run_check(rt, on_source=_print_check)
     console.print(report.summary().replace("message(s) sent", "message(s) would be sent"))
     return EXIT_OK
 
 
-def _readonly_store(url: str) -> str:
-    """The configured store when it exists; otherwise an empty in-memory one (nothing written)."""
+def _readonly_store(url: str, scratch: str) -> str:
+    """The configured store when it exists; otherwise an empty one in a scratch directory.
+
+    Either way the check writes nothing to it: it only reads what is known.
+    """
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not os.path.exists(parsed.database):
-            return "sqlite://"
+    is_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "")
+    if is_file and (parsed.database == ":memory:" or not os.path.exists(parsed.database)):
+        return f"sqlite:///{scratch}/check.db"
     return url
 
 

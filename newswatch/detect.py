@@ -1,17 +1,54 @@
-"""Decides what on a fetched article or page is a new development, against what the store knew."""
+"""Decides what on a fetched article or page is a new development, against what the store knew.
+
+Pure over what it is handed: the observation, what the store knew about its URL, and a
+`History` to look up known stories (by LSH band) and figure readings.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
-from newswatch.matching import CompiledTopic, evidence_sentences, match_topics
-from newswatch.models import Development, Match
+from newswatch.figures import (
+    Figure,
+    MeasureSpec,
+    compile_measures,
+    find_figures,
+    format_figure,
+    same_value,
+)
+from newswatch.matching import (
+    CompiledTopic,
+    compile_topics,
+    evidence_sentences,
+    match_topics,
+    split_sentences,
+)
+from newswatch.models import (
+    Attachment,
+    Development,
+    FigureReading,
+    Match,
+    NewStory,
+    StoredStory,
+    Topic,
+)
+from newswatch.similarity import (
+    STORY_THRESHOLD,
+    article_shingles,
+    band_keys,
+    estimate_jaccard,
+    minhash,
+    new_sentences,
+    signature_from_bytes,
+    signature_to_bytes,
+)
 from parsers.text import paragraph_key
 
-MAX_UPDATE_PARAGRAPHS = 5
+MAX_UPDATE_SENTENCES = 6
 MAX_STORY_SENTENCES = 3
 
 
@@ -38,14 +75,39 @@ class Known:
     exists: bool = False
     topics: frozenset[str] = frozenset()
     paragraph_keys: frozenset[str] = frozenset()
+    seen: frozenset[int] = frozenset()  # shingles of every paragraph ever seen on the URL
 
 
-@dataclass(frozen=True, slots=True)
+class History(Protocol):
+    def story_candidates(
+        self, topic: str, bands: Sequence[tuple[int, int]]
+    ) -> list[StoredStory]: ...
+
+    def figure_history(self, topic: str, measure: str, limit: int = 50) -> list[FigureReading]: ...
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Topics and their measures, compiled once per run."""
+
+    topics: list[CompiledTopic]
+    measures: dict[str, list[MeasureSpec]]
+
+    @classmethod
+    def build(cls, topics: Sequence[Topic]) -> Rules:
+        return cls(compile_topics(topics), {t.name: compile_measures(t.measures) for t in topics})
+
+
+@dataclass
 class Detection:
     matches: tuple[Match, ...]
-    developments: tuple[Development, ...]
-    new_paragraphs: tuple[tuple[str, str], ...]  # (key, text) never seen on this URL
     content_hash: str
+    new_paragraphs: tuple[tuple[str, str], ...]  # (key, text) never seen on this URL
+    developments: list[Development] = field(default_factory=list)
+    stories: list[NewStory] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    figures: list[FigureReading] = field(default_factory=list)
+    quiet: list[str] = field(default_factory=list)  # why a topic match did not alert
 
 
 def key_of(paragraph: str) -> str:
@@ -61,84 +123,234 @@ def content_hash(title: str, paragraphs: Sequence[str]) -> str:
 
 
 def detect(
-    obs: Observation, known: Known, topics: Sequence[CompiledTopic], now: datetime
+    obs: Observation, known: Known, rules: Rules, history: History, now: datetime
 ) -> Detection:
-    """Match topics and turn what is new on the page into developments (not yet deduplicated).
+    """Match topics and turn what is new into developments: at most one per topic.
 
-    A topic an article never matched before gives a new story; a topic it matched before (or
-    any topic on a known live page) gives an update carrying only evidence paragraphs never
-    seen on this URL in any earlier version.
+    An article matching a topic for the first time is a story: a new one, or another outlet's
+    copy of a story already known (attached, not alerted). A topic it matched before, or any
+    topic on a live page already watched, gives an update with only the sentences whose words
+    were never seen on this URL. Figures in new text that differ from every value already
+    seen for the measure are figure changes; they ride on that alert, or alert alone.
     """
     new_paragraphs = tuple(
-        {
-            k: p for p in obs.paragraphs if (k := key_of(p)) not in known.paragraph_keys
-        }.items()
+        {k: p for p in obs.paragraphs if (k := key_of(p)) not in known.paragraph_keys}.items()
     )
-    by_name = {t.name: t for t in topics}
-    matches = tuple(match_topics(topics, obs.title, obs.paragraphs))
-    devs: list[Development] = []
-    for m in matches:
-        # A live page already watched only ever gains text: what is new on it is an update,
-        # also for a topic it never matched before. An article matching a topic anew is a story.
+    det = Detection(
+        matches=tuple(match_topics(rules.topics, obs.title, obs.paragraphs)),
+        content_hash=content_hash(obs.title, obs.paragraphs),
+        new_paragraphs=new_paragraphs,
+    )
+    fresh = {p for _, p in new_paragraphs}
+    for m in det.matches:
+        evidence = [p for p in m.evidence if p in obs.paragraphs] or [obs.title]
+        ct = next(t for t in rules.topics if t.name == m.topic)
         if m.topic not in known.topics and not (obs.kind == "page" and known.exists):
-            devs.append(_new_story(obs, m, by_name[m.topic], now))
-            continue
-        fresh = [
-            p for p in m.evidence if p in obs.paragraphs and key_of(p) not in known.paragraph_keys
-        ]
-        if fresh:
-            devs.append(_update(obs, m, fresh, now))
-    return Detection(
-        matches, tuple(devs), new_paragraphs, content_hash(obs.title, obs.paragraphs)
+            _story(obs, m, ct, evidence, rules, history, now, det)
+        else:
+            text = _new_text(evidence, fresh, known.seen)
+            if not text:
+                det.quiet.append(f"{m.topic}: nothing new on this page")
+                continue
+            changes = _figures(obs, m.topic, text, rules, history, det)
+            det.developments.append(_update(obs, m, text, changes, now))
+    return det
+
+
+def _new_text(evidence: list[str], fresh: set[str], seen: frozenset[int]) -> list[str]:
+    """Sentences of unseen evidence paragraphs whose words were never on the page before."""
+    out: list[str] = []
+    for p in evidence:
+        if p in fresh:
+            out.extend(new_sentences(p, seen))
+    return out
+
+
+def _story(
+    obs: Observation,
+    m: Match,
+    ct: CompiledTopic,
+    evidence: list[str],
+    rules: Rules,
+    history: History,
+    now: datetime,
+    det: Detection,
+) -> None:
+    sig = minhash(article_shingles(evidence))
+    bands = tuple(enumerate(band_keys(sig)))
+    nearest, similarity = _nearest(history.story_candidates(m.topic, bands), sig)
+    sentences = [s for p in evidence for s in split_sentences(p)]
+    changes = _figures(obs, m.topic, sentences, rules, history, det)
+    if nearest is not None and similarity >= STORY_THRESHOLD:
+        det.attachments.append(Attachment(nearest.id, similarity))
+        if changes:  # a copy that carries a new figure: the figure is the news
+            det.developments.append(_figure_only(obs, m, changes, nearest, similarity, now))
+        else:
+            det.quiet.append(
+                f"{m.topic}: same story as {nearest.url} (similarity {similarity:.2f})"
+            )
+        return
+    shown = evidence_sentences(ct, evidence, limit=MAX_STORY_SENTENCES) or sentences[:1]
+    dev = _development(
+        "new_story",
+        obs,
+        m,
+        shown,
+        changes,
+        now,
+        _fingerprint("new_story", m.topic, obs.url),
+        nearest=nearest.url if nearest else None,
+        similarity=similarity,
     )
+    det.developments.append(dev)
+    det.stories.append(NewStory(dev.fingerprint, m.topic, signature_to_bytes(sig), bands))
 
 
-def _reason(obs: Observation, m: Match, kind: str, **extra: object) -> dict[str, object]:
-    return {
-        "kind": kind,
-        "topic": m.topic,
-        "terms": list(m.terms),
-        "sources": [obs.source],
-        "nearest": None,
-        "similarity": None,
-        **extra,
-    }
+def _nearest(candidates: list[StoredStory], sig: object) -> tuple[StoredStory | None, float]:
+    best: StoredStory | None = None
+    best_sim = 0.0
+    for story in candidates:
+        sim = estimate_jaccard(sig, signature_from_bytes(story.signature))  # type: ignore[arg-type]
+        if sim > best_sim:
+            best, best_sim = story, sim
+    return best, round(best_sim, 3)
 
 
-def _new_story(obs: Observation, m: Match, topic: CompiledTopic, now: datetime) -> Development:
-    body = [p for p in m.evidence if p in obs.paragraphs] or list(obs.paragraphs[:1])
-    sentences = evidence_sentences(topic, body, limit=MAX_STORY_SENTENCES) or body[:1]
+@dataclass(frozen=True, slots=True)
+class FigureChange:
+    measure: str
+    before: str
+    after: str
+    sentence: str
+
+    def line(self) -> str:
+        return f"{self.measure}: {self.before} → {self.after}"
+
+
+def _figures(
+    obs: Observation,
+    topic: str,
+    sentences: list[str],
+    rules: Rules,
+    history: History,
+    det: Detection,
+) -> list[FigureChange]:
+    """Readings of the topic's measures in new text; a value never seen before is a change."""
+    specs = rules.measures.get(topic) or []
+    if not specs:
+        return []
+    changes: list[FigureChange] = []
+    done: set[str] = set()
+    for sentence in sentences:
+        for fig in find_figures(sentence, specs):
+            if fig.measure in done:
+                continue
+            done.add(fig.measure)
+            change = _figure_change(obs, topic, fig, history, det)
+            if change:
+                changes.append(change)
+    return changes
+
+
+def _figure_change(
+    obs: Observation, topic: str, fig: Figure, history: History, det: Detection
+) -> FigureChange | None:
+    past = history.figure_history(topic, fig.measure)
+    if any(same_value(r.value, fig.value) for r in past):
+        return None  # a repeat, also of an older value: not a change
+    det.figures.append(
+        FigureReading(
+            topic,
+            fig.measure,
+            fig.value,
+            fig.qualifier,
+            format_figure(fig)[:200],
+            fig.sentence,
+            obs.url,
+            obs.source,
+        )
+    )
+    if not past:
+        return None  # the first reading sets the series; the story alert shows its sentence
+    return FigureChange(fig.measure, past[0].text, format_figure(fig), fig.sentence)
+
+
+def _development(
+    kind: str,
+    obs: Observation,
+    m: Match,
+    text: list[str],
+    changes: list[FigureChange],
+    now: datetime,
+    fingerprint: str,
+    **why: object,
+) -> Development:
+    figure_lines = [c.line() for c in changes]
     return Development(
-        fingerprint=_fingerprint("new_story", m.topic, obs.url),
-        kind="new_story",
+        fingerprint=fingerprint,
+        kind=kind,  # type: ignore[arg-type]
         topic=m.topic,
         source=obs.source,
         url=obs.url,
         title=obs.title,
-        text=tuple(sentences),
-        published=obs.published,
+        text=tuple(figure_lines + [t for t in text if t not in figure_lines]),
+        published=obs.updated if kind != "new_story" and obs.updated else obs.published,
         detected=now,
         terms=m.terms,
         outlets=(obs.source,),
-        reason=_reason(obs, m, "new_story", evidence_paragraphs=len(m.evidence)),
+        reason={
+            "kind": kind,
+            "topic": m.topic,
+            "terms": list(m.terms),
+            "sources": [obs.source],
+            "nearest": None,
+            "similarity": None,
+            "figures": [
+                {"measure": c.measure, "before": c.before, "after": c.after, "sentence": c.sentence}
+                for c in changes
+            ],
+            **why,
+        },
     )
 
 
-def _update(obs: Observation, m: Match, fresh: list[str], now: datetime) -> Development:
-    fresh_keys = sorted(key_of(p) for p in fresh)
-    return Development(
-        fingerprint=_fingerprint("update", m.topic, obs.url, *fresh_keys),
-        kind="update",
-        topic=m.topic,
-        source=obs.source,
-        url=obs.url,
-        title=obs.title,
-        text=tuple(fresh[:MAX_UPDATE_PARAGRAPHS]),
-        published=obs.updated or obs.published,
-        detected=now,
-        terms=m.terms,
-        outlets=(obs.source,),
-        reason=_reason(obs, m, "update", new_paragraphs=len(fresh)),
+def _update(
+    obs: Observation, m: Match, text: list[str], changes: list[FigureChange], now: datetime
+) -> Development:
+    keys = sorted({key_of(t) for t in text})
+    kind = "figure" if changes else "update"
+    shown = text[:MAX_UPDATE_SENTENCES]
+    return _development(
+        kind,
+        obs,
+        m,
+        shown,
+        changes,
+        now,
+        _fingerprint("update", m.topic, obs.url, *keys),
+        new_sentences=len(text),
+    )
+
+
+def _figure_only(
+    obs: Observation,
+    m: Match,
+    changes: list[FigureChange],
+    story: StoredStory,
+    similarity: float,
+    now: datetime,
+) -> Development:
+    values = [f"{c.measure}={c.after}" for c in changes]
+    return _development(
+        "figure",
+        obs,
+        m,
+        [c.sentence for c in changes],
+        changes,
+        now,
+        _fingerprint("figure", m.topic, *values),
+        nearest=story.url,
+        similarity=similarity,
     )
 
 

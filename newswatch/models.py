@@ -203,3 +203,46 @@ class Development:
     terms: tuple[str, ...] = ()
     outlets: tuple[str, ...] = ()  # every source carrying the story
     reason: dict[str, object] = field(default_factory=dict)  # why it fired, stored as JSON
+
+
+# --- what the store remembers about stories and figures -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStory:
+    id: int
+    topic: str
+    url: str
+    title: str
+    signature: bytes
+    development_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewStory:
+    """A story started by the development with `fingerprint`, indexed by its LSH bands."""
+
+    fingerprint: str | None  # None: a story known from a baseline, never alerted
+    topic: str
+    signature: bytes
+    bands: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """This article is another outlet's copy of a known story."""
+
+    story_id: int
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class FigureReading:
+    topic: str
+    measure: str
+    value: float
+    qualifier: str | None
+    text: str
+    sentence: str
+    url: str
+    source: str

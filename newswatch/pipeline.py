@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from newswatch.deliver import ChannelResult, deliver_digests, deliver_instant, digest_due_at
-from newswatch.detect import Known, Observation, content_hash, detect
+from newswatch.detect import Known, Observation, Rules, content_hash, detect
 from newswatch.errors import FetchError, NewswatchError, ParseError
 from newswatch.fetch import Fetcher
-from newswatch.matching import CompiledTopic, compile_topics
-from newswatch.models import Config, NotifyMode, Source
+from newswatch.similarity import article_shingles
+from newswatch.models import Config, Development, NotifyMode, Source
 from newswatch.report import RunReport, SourceReport
 from newswatch.sources import Item, discover, make_getter, observe
 from newswatch.store import Route, SavedObservation, Store
@@ -35,13 +36,14 @@ class Runtime:
     config: Config
     store: Store
     fetcher: Fetcher
-    topics: list[CompiledTopic] = field(default_factory=list)
+    rules: Rules
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, config: Config, store_url: str | None = None) -> Runtime:
         store = Store.open(store_url or config.store)
         fetcher = Fetcher(user_agent=config.defaults.user_agent)
-        return cls(config, store, fetcher, compile_topics(config.topics))
+        return cls(config, store, fetcher, Rules.build(config.topics))
 
     def close(self) -> None:
         self.fetcher.close()
@@ -167,68 +169,82 @@ def _process_item(
         report.not_modified += 1
         return
     if listed and not obs.published and listed.published:
-        obs = _with_published(obs, listed.published)
-    _record(rt, obs, run_id, how, baseline, report)
+        obs = replace(obs, published=listed.published)
+    report.add_developments(record_observation(rt, obs, run_id=run_id, how=how, baseline=baseline))
 
 
-def _with_published(obs: Observation, published: datetime) -> Observation:
-    from dataclasses import replace
-
-    return replace(obs, published=published)
-
-
-def _record(
+def record_observation(
     rt: Runtime,
     obs: Observation,
-    run_id: int | None,
-    how: Pass,
-    baseline: bool,
-    report: SourceReport,
-) -> None:
+    *,
+    run_id: int | None = None,
+    how: Pass = Pass(),
+    baseline: bool = False,
+) -> list[Development]:
+    """Detect on one observation and store it; returns the developments that will alert.
+
+    Serialised within the process: two outlets' copies of one story fetched in parallel must
+    see each other, so the second is attached to the first instead of alerting again.
+    """
+    with rt.lock:
+        return _record_locked(rt, obs, run_id, how, baseline)
+
+
+def _record_locked(
+    rt: Runtime, obs: Observation, run_id: int | None, how: Pass, baseline: bool
+) -> list[Development]:
     now = utcnow()
     stored = rt.store.article(obs.url)
     if stored and stored.content_hash == content_hash(obs.title, obs.paragraphs):
         if not how.dry_run:
             rt.store.touch_article(stored.id, now)
-        return
+        return []
     known = Known()
     if stored:
-        known = Known(True, rt.store.matched_topics(stored.id), rt.store.paragraph_keys(stored.id))
-    det = detect(obs, known, rt.topics, now)
+        known = Known(
+            True,
+            rt.store.matched_topics(stored.id),
+            rt.store.paragraph_keys(stored.id),
+            article_shingles(rt.store.paragraph_texts(stored.id)),
+        )
+    det = detect(obs, known, rt.rules, rt.store, now)
     max_age = rt.config.source(obs.source).settings.max_age
     history = bool(obs.published and obs.published < now - timedelta(seconds=max_age))
     in_window = how.window is None or (
         obs.published is not None and how.window[0] <= obs.published <= how.window[1]
     )
     alert = not baseline and in_window and (how.window is not None or not history)
-    devs = det.developments if alert else ()
-    report.add_developments(devs)
-    if how.dry_run:
-        return
-    rt.store.save_observation(
-        SavedObservation(
-            source=obs.source,
-            url=obs.url,
-            kind=obs.kind,
-            title=obs.title,
-            paragraphs=obs.paragraphs,
-            content_hash=det.content_hash,
-            now=now,
-            published=obs.published,
-            updated=obs.updated,
-            canonical_url=obs.canonical_url,
-            language=obs.language,
-            authors=obs.authors,
-            history=history and how.window is None,
-            new_paragraphs=det.new_paragraphs,
-            topics=tuple(m.topic for m in det.matches),
-            developments=tuple(devs),
-            routes=rt.routes(now, how.route_mode),
-            run_id=run_id,
-            origin=how.origin,
-            enqueue=how.enqueue,
+    devs = det.developments if alert else []
+    stories = det.stories if alert else [replace(s, fingerprint=None) for s in det.stories]
+    if not how.dry_run:
+        rt.store.save_observation(
+            SavedObservation(
+                source=obs.source,
+                url=obs.url,
+                kind=obs.kind,
+                title=obs.title,
+                paragraphs=obs.paragraphs,
+                content_hash=det.content_hash,
+                now=now,
+                published=obs.published,
+                updated=obs.updated,
+                canonical_url=obs.canonical_url,
+                language=obs.language,
+                authors=obs.authors,
+                history=history and how.window is None,
+                new_paragraphs=det.new_paragraphs,
+                topics=tuple(m.topic for m in det.matches),
+                developments=tuple(devs),
+                stories=tuple(stories),
+                attachments=tuple(det.attachments),
+                figures=tuple(det.figures),
+                routes=rt.routes(now, how.route_mode),
+                run_id=run_id,
+                origin=how.origin,
+                enqueue=how.enqueue,
+            )
         )
-    )
+    return devs
 
 
 # --- whole runs ------------------------------------------------------------------------------

@@ -17,7 +17,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.errors import StoreError
-from newswatch.models import Development, Validators
+from newswatch.models import (
+    Attachment,
+    Development,
+    FigureReading,
+    NewStory,
+    StoredStory,
+    Validators,
+)
 from newswatch.schema import (
     article_versions,
     articles,
@@ -463,46 +470,6 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredStory:
-    id: int
-    topic: str
-    url: str
-    title: str
-    signature: bytes
-    development_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewStory:
-    """A story started by the development with `fingerprint`, indexed by its LSH bands."""
-
-    fingerprint: str
-    topic: str
-    signature: bytes
-    bands: tuple[tuple[int, int], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    """This article is another outlet's copy of a known story."""
-
-    story_id: int
-    similarity: float
-
-
-@dataclass(frozen=True, slots=True)
-class FigureReading:
-    topic: str
-    measure: str
-    value: float
-    qualifier: str | None
-    text: str
-    sentence: str
-    url: str
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
 class Route:
     """Where a development on one of `topics` goes, and from when it may be sent."""
 
@@ -660,9 +627,9 @@ def _record_development(
 
 def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, int]) -> None:
     for story in obs.stories:
-        dev_id = recorded.get(story.fingerprint)
-        if dev_id is None:  # another cycle recorded this development (and its story) first
-            continue
+        dev_id = recorded.get(story.fingerprint) if story.fingerprint else None
+        if story.fingerprint and dev_id is None:
+            continue  # another cycle recorded this development (and its story) first
         story_id = conn.execute(
             stories.insert().values(
                 topic=story.topic,

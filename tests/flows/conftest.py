@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -140,7 +140,9 @@ def news_site() -> Iterator[NewsDaySite]:
 
 
 @pytest.fixture(scope="session")
-def site_config(news_site: NewsDaySite, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def site_config(
+    news_site: NewsDaySite, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], str]:
     """config/demo.yaml aimed at the running site; a store of its own per name; no channels."""
     folder = tmp_path_factory.mktemp("configs")
     text = SITE_VAR.sub(news_site.base_url, DEMO_CONFIG.read_text())
@@ -159,7 +161,11 @@ def site_config(news_site: NewsDaySite, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """`prefect server start` on a free port; no scheduler, so no deployment runs on its own."""
+    """`prefect server start` on a free port, without the scheduler.
+
+    The deployments carry schedules and the default config names real news sites: with the
+    scheduler on, a scheduled monitor run could reach the internet from a test.
+    """
     base = tmp_path_factory.mktemp("prefect")
     logs = base / "logs"
     logs.mkdir()
@@ -240,7 +246,7 @@ def finish(stack: Stack, name: str, proc: Popen, config: str, run_id: str | None
 
 
 @pytest.fixture(scope="session")
-def flow_runs(worker: Stack, site_config: Any) -> dict[str, FlowRun]:
+def flow_runs(worker: Stack, site_config: Callable[[str], str]) -> dict[str, FlowRun]:
     """monitor and the backfills run together; then a monitor run that starts 45 min late.
 
     The late one waits for the first monitor run: the deployment's concurrency limit would
