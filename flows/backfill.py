@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, get_args
 
 from prefect import flow, task
@@ -18,28 +17,18 @@ from flows.common import (
     run_sources,
     runtime,
 )
-from newswatch.cli import UsageError, parse_when
+from newswatch.cli import UsageError, parse_window
 from newswatch.deliver import ChannelResult
 from newswatch.models import NotifyMode
 from newswatch.pipeline import Pass, backfill_pass, begin_run, deliver_backfill, finish_run, utcnow
 from newswatch.report import RunReport
 
 Notify = Literal["digest", "none", "instant"]
-_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def backfill_window(since: str, until: str | None, now: datetime) -> tuple[datetime, datetime]:
-    """Parse and check the window; a bare `until` date covers that whole day (as the CLI does)."""
-    start = parse_when(since, now)
-    if until is None or not until.strip():
-        end = now
-    else:
-        end = parse_when(until, now)
-        if _BARE_DATE.fullmatch(until.strip()):
-            end += timedelta(days=1) - timedelta(microseconds=1)
-    if start > end:
-        raise UsageError(f"backfill: since {since!r} is after until {until or 'now'!r}")
-    return start, end
+    """Parse and check the window exactly as `newswatch backfill` does."""
+    return parse_window(since, until, now)
 
 
 def check_notify(notify: str) -> NotifyMode:

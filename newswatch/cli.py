@@ -8,7 +8,8 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
@@ -48,14 +49,20 @@ def parse_when(value: str, now: datetime | None = None) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def _until(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    dt = parse_when(value)
-    # A bare date as the end of a window means the whole of that day.
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        dt += timedelta(days=1) - timedelta(microseconds=1)
-    return dt
+def parse_window(
+    since: str, until: str | None, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """A backfill window: `until` defaults to now, and a bare date there means its whole day."""
+    now = now or datetime.now(UTC)
+    start = parse_when(since, now)
+    end = now
+    if until is not None and until.strip():
+        end = parse_when(until, now)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", until.strip()):
+            end += timedelta(days=1) - timedelta(microseconds=1)
+    if start > end:
+        raise UsageError(f"backfill: since {since!r} is after until {until or 'now'!r}")
+    return start, end
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,7 +132,9 @@ def _print_source(rep: SourceReport) -> None:
         console.print(f"    + [{d.topic}] {d.kind}: {d.title} <{d.url}>", markup=False)
 
 
-def _print_report(report: RunReport) -> int:
+def _print_report(report: RunReport | None) -> int:
+    if report is None:  # a flow run that only said why it did nothing (e.g. a stale run)
+        return EXIT_OK
     for c in report.deliveries:
         if c.sent or c.failed or c.error:
             waiting = f"; {c.failed} refused, waiting: {c.error}" if c.error else ""
@@ -140,8 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if _prefect_api():
         from flows.monitor import monitor
 
-        monitor(config=args.config)
-        return EXIT_OK
+        return _print_report(monitor(config=args.config))
     from newswatch.pipeline import Runtime, run_cycle
 
     with Runtime.open(config) as rt, _progress("monitoring"):
@@ -150,9 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     config = _config(args)
-    since, until = parse_when(args.since), _until(args.until)
-    if since > until:
-        raise UsageError(f"--since {args.since} is after --until {args.until or 'now'}")
+    since, until = parse_window(args.since, args.until)
     known = {s.name for s in config.sources}
     for name in args.sources or []:
         if name not in known:
@@ -160,14 +166,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if _prefect_api():
         from flows.backfill import backfill
 
-        backfill(
-            config=args.config,
-            since=since.isoformat(),
-            until=until.isoformat(),
-            sources=args.sources,
-            notify=args.notify,
+        return _print_report(
+            backfill(
+                config=args.config,
+                since=since.isoformat(),
+                until=until.isoformat(),
+                sources=args.sources,
+                notify=args.notify,
+            )
         )
-        return EXIT_OK
     from newswatch.pipeline import Runtime, run_backfill
 
     with Runtime.open(config) as rt, _progress("backfilling"):
@@ -182,8 +189,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if _prefect_api():
         from flows.digest import digest
 
-        digest(config=args.config, channel=args.channel, due_only=args.due_only)
-        return EXIT_OK
+        return _print_report(
+            digest(config=args.config, channel=args.channel, due_only=args.due_only)
+        )
     from newswatch.pipeline import Runtime, run_digest
 
     with Runtime.open(config) as rt:
@@ -216,7 +224,7 @@ def _readonly_store(url: str, scratch: str) -> str:
 
     parsed = make_url(url)
     is_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "")
-    if is_file and (parsed.database == ":memory:" or not os.path.exists(parsed.database)):
+    if is_file and (parsed.database == ":memory:" or not os.path.exists(str(parsed.database))):
         return f"sqlite:///{scratch}/check.db"
     return url
 
@@ -249,19 +257,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(config, fast=args.fast, console=console)
 
 
-class _progress:  # noqa: N801 - used as a context manager like a function
+@contextmanager
+def _progress(what: str) -> Iterator[None]:
     """A spinner on a terminal; nothing otherwise (plain lines are printed as sources finish)."""
-
-    def __init__(self, what: str) -> None:
-        self.status = console.status(what + "…") if console.is_terminal else None
-
-    def __enter__(self) -> None:
-        if self.status:
-            self.status.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.status:
-            self.status.__exit__(*exc)
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(what + "…"):
+        yield
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

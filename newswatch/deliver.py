@@ -1,4 +1,4 @@
-"""Sends what waits in the outbox through apprise, channel by channel; a failure never blocks others."""
+"""Sends the outbox through apprise channel by channel; one failing channel never blocks others."""
 
 from __future__ import annotations
 

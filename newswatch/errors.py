@@ -1,14 +1,14 @@
 """The one exception tree of newswatch, so callers decide by type, never by message.
 
-    NewswatchError
-    ├── ConfigError            bad config: file, key and problem; the CLI exits 2
-    ├── FetchError             anything that stopped a fetch
-    │   ├── TransientFetchError    timeouts, connection resets, 429, 5xx: worth retrying later
-    │   ├── PermanentFetchError    4xx, bad content type, response too large: retrying will not help
-    │   └── BlockedFetchError      refused by us: robots.txt, private address, scheme not http(s)
-    ├── ParseError             a document we could not read (malformed feed, not a sitemap, ...)
-    ├── StoreError             the store could not be opened or migrated
-    └── DeliveryError          a channel refused or failed a message
+NewswatchError
+├── ConfigError            bad config: file, key and problem; the CLI exits 2
+├── FetchError             anything that stopped a fetch
+│   ├── TransientFetchError    timeouts, connection resets, 429, 5xx: worth retrying later
+│   ├── PermanentFetchError    4xx, bad content type, response too large: retrying will not help
+│   └── BlockedFetchError      refused by us: robots.txt, private address, scheme not http(s)
+├── ParseError             a document we could not read (malformed feed, not a sitemap, ...)
+├── StoreError             the store could not be opened or migrated
+└── DeliveryError          a channel refused or failed a message
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class PermanentFetchError(FetchError):
 
 
 class BlockedFetchError(FetchError):
-    """We refused to fetch: robots.txt, a private or reserved address, a scheme other than http(s)."""
+    """We refused to fetch: robots.txt, a private or reserved address, a non-http(s) scheme."""
 
 
 class ParseError(NewswatchError):

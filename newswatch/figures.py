@@ -333,11 +333,8 @@ def _attach_unit(t: _Tokens, e: _Expr) -> None:
         e.kind = "money" if after in _CURRENCY_WORDS else "unit"
         e.unit, e.end = _CURRENCY_WORDS.get(after, after), e.end + 1
     if t.sym(s - 1) in _CURRENCY_SIGNS and t.touch(s):
-        e.kind, e.unit, e.start = (
-            "money",
-            t.raw[s - 1],
-            s - 1 - (t.touch(s - 1) and bool(t.w(s - 2))),
-        )
+        prefixed = t.touch(s - 1) and bool(t.w(s - 2))  # "US$5bn"
+        e.kind, e.unit, e.start = "money", t.raw[s - 1], s - 1 - prefixed
     elif t.w(s - 1) in _CURRENCY_CODES:
         e.kind, e.unit, e.start = "money", _CURRENCY_CODES[t.w(s - 1)], s - 1
 
@@ -380,7 +377,7 @@ def _qualifier_before(t: _Tokens, i: int) -> tuple[int, str | None] | None:
 
 
 def _post_qualifier(t: _Tokens, e: _Expr) -> str | None:
-    """ "6,000 or more", "2,000 or so", "6,000-plus", "6,000+"."""
+    """A qualifier written after the number: "6,000 or more", "6,000-plus", "6,000+"."""
     j = e.end
     pair = (t.w(j) or t.sym(j), t.w(j + 1))
     if pair in _POST_QUALIFIERS and (pair[0] != "-" or t.glued(j)):
@@ -458,8 +455,12 @@ class _Gaps:
         stops = (r in _HARD_STOPS or (r == "-" and not t.glued(k)) for k, r in enumerate(t.raw))
         self.hard = list(accumulate(stops, initial=0))
 
-    def cost(self, t: _Tokens, e: _Expr, a: int, b: int) -> tuple[int, int, int] | None:
-        """(cost, side, words) of reading `e` for the cue on tokens a..b; None out of reach."""
+    def cost(self, t: _Tokens, e: _Expr, a: int, b: int) -> tuple[bool, int, int, int] | None:
+        """The sort key of reading `e` for the cue on tokens a..b; None when out of reach.
+
+        An increment ("another 10,000") loses to any total in reach, then fewer words win,
+        then the number before the cue.
+        """
         before, after = e.end <= a, e.start >= b
         lo, hi, side = (e.end, a, 0) if before else (b, e.start, 1) if after else (0, 0, 0)
         words = self.words[hi] - self.words[lo]
@@ -472,7 +473,7 @@ class _Gaps:
             if not linked or (e.kind == "unit" and side == 1):
                 return None
         penalty = 2 * (self.commas[hi] - self.commas[lo]) + self.conj[hi] - self.conj[lo]
-        return words + penalty, side, words
+        return e.qualifier == "another", words + penalty, side, words
 
     def near(self, cands: list[_Expr], ends: list[int], a: int, b: int) -> list[int]:
         """Indices of the candidates within MAX_GAP_WORDS words of the cue on tokens a..b."""

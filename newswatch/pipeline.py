@@ -13,9 +13,9 @@ from newswatch.deliver import ChannelResult, deliver_digests, deliver_instant, d
 from newswatch.detect import Known, Observation, Rules, content_hash, detect
 from newswatch.errors import FetchError, NewswatchError, ParseError
 from newswatch.fetch import Fetcher
-from newswatch.similarity import article_shingles
 from newswatch.models import Config, Development, NotifyMode, Source
 from newswatch.report import RunReport, SourceReport
+from newswatch.similarity import article_shingles
 from newswatch.sources import Item, discover, make_getter, observe
 from newswatch.store import Route, SavedObservation, Store
 

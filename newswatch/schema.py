@@ -1,4 +1,4 @@
-"""The store's tables (SQLAlchemy Core); migrations in newswatch/migrations must produce exactly these."""
+"""The store's tables (SQLAlchemy Core); the migrations in newswatch/migrations produce these."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Column,
-    Float,
-    LargeBinary,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,

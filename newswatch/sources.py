@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urldefrag
 
-from parsers.listings import parse_listing
-from parsers.pages import parse_page
-
 from newswatch.detect import Observation
 from newswatch.fetch import Fetcher
 from newswatch.models import FetchResult, Source, Validators
 from parsers.articles import parse_article
 from parsers.feeds import parse_feed
+from parsers.listings import parse_listing
+from parsers.pages import parse_page
 from parsers.sitemaps import parse_sitemap
 
 MAX_CHILD_SITEMAPS = 10  # of a sitemap index, the first ones (news indexes list newest first)

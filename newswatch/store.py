@@ -29,11 +29,11 @@ from newswatch.schema import (
     article_versions,
     articles,
     developments,
+    figures,
     http_validators,
     metadata,
     outbox,
     paragraphs,
-    figures,
     runs,
     source_state,
     stories,
@@ -458,7 +458,7 @@ class Store:
     def start_run(self, kind: str, now: datetime) -> int:
         with self._tx() as conn:
             result = conn.execute(runs.insert().values(kind=kind, started=now, report="{}"))
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def finish_run(self, run_id: int, now: datetime, report: dict[str, Any]) -> None:
         with self._tx() as conn:
@@ -630,7 +630,7 @@ def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, i
         dev_id = recorded.get(story.fingerprint) if story.fingerprint else None
         if story.fingerprint and dev_id is None:
             continue  # another cycle recorded this development (and its story) first
-        story_id = conn.execute(
+        story_id = conn.execute(  # type: ignore[index]
             stories.insert().values(
                 topic=story.topic,
                 development_id=dev_id,

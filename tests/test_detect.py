@@ -15,15 +15,25 @@ from newswatch.similarity import article_shingles
 NOW = datetime(2022, 2, 28, 15, 0, tzinfo=UTC)
 RULES = Rules.build(
     [
-        Topic("talks", any=("talks", "negotiat*", "ceasefire"), all=("Russia*", "Ukrain*"),
-              none=("trade talks",)),
-        Topic("refugees", any=("refugee*", "fled"), all=("Ukrain*",),
-              measures=(("fled", ("fled", "refugees")),)),
+        Topic(
+            "talks",
+            any=("talks", "negotiat*", "ceasefire"),
+            all=("Russia*", "Ukrain*"),
+            none=("trade talks",),
+        ),
+        Topic(
+            "refugees",
+            any=("refugee*", "fled"),
+            all=("Ukrain*",),
+            measures=(("fled", ("fled", "refugees")),),
+        ),
     ]
 )
 
 TALKS = "Russian and Ukrainian delegations ended talks near the Belarus border on Monday afternoon."
-SECOND = "Both sides said a second round of negotiations would follow soon, the Ukrainian side added."
+SECOND = (
+    "Both sides said a second round of negotiations would follow soon, the Ukrainian side added."
+)
 FLED = "More than half a million people have fled Ukraine to neighbouring countries, the UN says."
 FLED_MORE = "The UN refugee agency now says about 660,000 people have fled Ukraine since Thursday."
 WEATHER = "Snow is expected in Kyiv overnight, with temperatures falling well below freezing."
@@ -57,7 +67,9 @@ def known(*paras: str, topics: tuple[str, ...] = ()) -> Known:
 
 def run(paras: tuple[str, ...], before: Known, kind: str = "page") -> list[tuple[str, str]]:
     obs = Observation("s", "https://e.org/live", kind, "Ukraine latest", paras)
-    return [(d.kind, d.topic) for d in detect(obs, before, RULES, MemoryHistory(), NOW).developments]
+    return [
+        (d.kind, d.topic) for d in detect(obs, before, RULES, MemoryHistory(), NOW).developments
+    ]
 
 
 TYPO = TALKS.replace("delegations", "delegatoins")
@@ -66,20 +78,43 @@ CASES = [
     # (name, paragraphs now, what was known about the URL, expected [(kind, topic)])
     ("first match is a new story", (TALKS,), Known(), [("new_story", "talks")]),
     ("nothing on topic", (WEATHER,), Known(), []),
-    ("two topics, two stories", (TALKS, FLED), Known(), [("new_story", "talks"), ("new_story", "refugees")]),
+    (
+        "two topics, two stories",
+        (TALKS, FLED),
+        Known(),
+        [("new_story", "talks"), ("new_story", "refugees")],
+    ),
     ("same text again", (TALKS,), known(TALKS, topics=("talks",)), []),
     ("reordered", (SECOND, TALKS), known(TALKS, SECOND, topics=("talks",)), []),
-    ("new matching paragraph", (TALKS, SECOND), known(TALKS, topics=("talks",)), [("update", "talks")]),
+    (
+        "new matching paragraph",
+        (TALKS, SECOND),
+        known(TALKS, topics=("talks",)),
+        [("update", "talks")],
+    ),
     ("new paragraph off topic", (TALKS, WEATHER), known(TALKS, topics=("talks",)), []),
     ("truncated then whole again", (TALKS, SECOND), known(TALKS, SECOND, topics=("talks",)), []),
     ("whitespace and case only", (" " + TALKS.upper() + " ",), known(TALKS, topics=("talks",)), []),
     ("typo fixed", (TYPO,), known(TALKS, topics=("talks",)), []),
-    ("time stamp line changed", (TALKS, STAMPED), known(TALKS, "Updated 13:40 GMT", topics=("talks",)), []),
+    (
+        "time stamp line changed",
+        (TALKS, STAMPED),
+        known(TALKS, "Updated 13:40 GMT", topics=("talks",)),
+        [],
+    ),
     ("paragraphs merged", (TALKS + " " + SECOND,), known(TALKS, SECOND, topics=("talks",)), []),
-    ("sentence added to an old paragraph", (TALKS + " A ceasefire was not agreed and no date was set.",),
-     known(TALKS, topics=("talks",)), [("update", "talks")]),
-    ("new topic on a known page is an update", (TALKS, FLED), known(TALKS, topics=("talks",)),
-     [("update", "refugees")]),
+    (
+        "sentence added to an old paragraph",
+        (TALKS + " A ceasefire was not agreed and no date was set.",),
+        known(TALKS, topics=("talks",)),
+        [("update", "talks")],
+    ),
+    (
+        "new topic on a known page is an update",
+        (TALKS, FLED),
+        known(TALKS, topics=("talks",)),
+        [("update", "refugees")],
+    ),
 ]
 
 
@@ -106,8 +141,11 @@ def test_excluded_term_blocks_the_topic() -> None:
 
 
 def test_one_development_per_topic_however_many_paragraphs() -> None:
-    more = (SECOND, "A ceasefire was discussed by the Ukrainian side late in the evening.",
-            "Negotiators met Russia's team again after a short break for consultations.")
+    more = (
+        SECOND,
+        "A ceasefire was discussed by the Ukrainian side late in the evening.",
+        "Negotiators met Russia's team again after a short break for consultations.",
+    )
     assert run((TALKS, *more), known(TALKS, topics=("talks",))) == [("update", "talks")]
 
 
@@ -180,7 +218,9 @@ def test_figure_change_alerts_with_before_and_after() -> None:
 def test_a_repeat_of_a_known_figure_is_not_a_change() -> None:
     history = MemoryHistory()
     figure_run(history, "https://one.example/a", (FLED_MORE,), "one")
-    repeat = "Around 660,000 people have fled Ukraine so far, according to UN figures released Monday."
+    repeat = (
+        "Around 660,000 people have fled Ukraine so far, according to UN figures released Monday."
+    )
     devs = figure_run(history, "https://two.example/b", (repeat,), "two")
     assert all(not t.startswith("fled:") for _, t in devs), devs
 
@@ -188,5 +228,9 @@ def test_a_repeat_of_a_known_figure_is_not_a_change() -> None:
 def test_fingerprint_stable_across_runs() -> None:
     obs = Observation("s", "https://e.org/a", "article", "t", (TALKS,))
     a = detect(obs, Known(), RULES, MemoryHistory(), NOW).developments[0].fingerprint
-    b = detect(obs, Known(), RULES, MemoryHistory(), NOW.replace(hour=16)).developments[0].fingerprint
+    b = (
+        detect(obs, Known(), RULES, MemoryHistory(), NOW.replace(hour=16))
+        .developments[0]
+        .fingerprint
+    )
     assert a == b

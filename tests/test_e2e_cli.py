@@ -1,4 +1,4 @@
-"""End to end through the CLI: a local news site over several cycles, real SMTP and webhook delivery."""
+"""End to end through the CLI: a local news site over many cycles, real SMTP and webhooks."""
 
 from __future__ import annotations
 
@@ -34,7 +34,11 @@ class World:
     def cli(self, *args: str, config: Path = DEMO_CONFIG) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "newswatch.cli", *args, "-c", str(config)],
-            cwd=self.cwd, env=self.env(), capture_output=True, text=True, timeout=180,
+            cwd=self.cwd,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
 
     def run_step(self, step: int) -> subprocess.CompletedProcess[str]:
@@ -118,13 +122,15 @@ def _expire_backoff(cwd: Path) -> None:
     import sqlite3
 
     with sqlite3.connect(cwd / "state" / "demo" / "newswatch.db") as db:
-        db.execute("UPDATE outbox SET next_attempt_at = '2000-01-01 00:00:00' WHERE status='pending'")
+        db.execute(
+            "UPDATE outbox SET next_attempt_at = '2000-01-01 00:00:00' WHERE status='pending'"
+        )
 
 
 def test_a_failing_source_is_reported_and_the_others_go_on(world: World, tmp_path: Path) -> None:
     text = DEMO_CONFIG.read_text(encoding="utf-8").replace(
         "sources:\n",
-        "sources:\n  - name: broken\n    feed: \"${NEWSWATCH_DEMO_SITE}/no/such/feed.rss\"\n",
+        'sources:\n  - name: broken\n    feed: "${NEWSWATCH_DEMO_SITE}/no/such/feed.rss"\n',
         1,
     )
     cfg = tmp_path / "with-broken.yaml"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from newswatch import figures
 from newswatch.figures import (
     MAX_CHARS,
     Figure,
+    MeasureSpec,
     compile_measures,
     find_figures,
     format_figure,
@@ -27,7 +30,7 @@ WAR = compile_measures(
 )
 
 
-def readings(sentence: str, specs=WAR) -> dict[str, tuple[float, str | None]]:
+def readings(sentence: str, specs: list[MeasureSpec] = WAR) -> dict[str, tuple[float, str | None]]:
     return {f.measure: (f.value, f.qualifier) for f in find_figures(sentence, specs)}
 
 
@@ -170,6 +173,10 @@ NOTHING = [
     "The number of refugees rose by 12.",
     "Numbers fell 5 to 10 per cent, refugees said.",
     "Mr Podolyak met refugees.",
+    "At 10.30 local time, refugees fled.",
+    "Refugees fled on the 7.15 train.",
+    "He fled 3 times.",
+    "G7 leaders discussed refugees.",
     "",
 ]
 
@@ -217,6 +224,16 @@ ATTACHED = [
     ("Tens of thousands were killed and 40 wounded.", {"wounded": (40, None)}),
     ("Since 2014, 13,000 were killed.", {"killed": (13_000, None)}),
     ("Dozens were killed (12 confirmed) in the strike.", {}),
+    ("Another 10,000 fled, bringing the total to 660,000.", {"fled": (660_000, None)}),
+    (
+        "At least 352 civilians, including 14 children, have been killed.",
+        {"killed": (352, "at least")},
+    ),
+    ("102 civilians in 3 cities have been killed.", {"killed": (102, None)}),
+    ("Poland has taken in 377,000 refugees.", {"fled": (377_000, None)}),
+    ("A man, 45, was killed.", {}),
+    ("Refugees (about 660,000 so far) crossed.", {"fled": (660_000, "about")}),
+    ("Killed: 102. Wounded: 304.", {"killed": (102, None), "wounded": (304, None)}),
 ]
 
 
@@ -278,7 +295,9 @@ MONEY = [
 
 
 @pytest.mark.parametrize(("sentence", "expected"), MONEY)
-def test_money_and_units_read_only_next_to_the_cue(sentence: str, expected: dict) -> None:
+def test_money_and_units_read_only_next_to_the_cue(
+    sentence: str, expected: dict[str, tuple[float, str | None, str | None]]
+) -> None:
     found = find_figures(sentence, AID)
     assert {f.measure: (f.value, f.qualifier, f.unit) for f in found} == expected
 
@@ -382,7 +401,9 @@ HOSTILE = [
 
 @pytest.mark.timeout(20)
 @pytest.mark.parametrize(("sentence", "expected"), HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_sentences_come_back(sentence: str, expected: list) -> None:
+def test_hostile_sentences_come_back(
+    sentence: str, expected: list[tuple[float, str | None]]
+) -> None:
     found = find_figures(sentence, FLED)
     assert [(f.value, f.qualifier) for f in found] == expected
 
@@ -393,7 +414,7 @@ def test_work_per_cue_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = 0
     original = figures._Gaps.cost
 
-    def counting(self, *args):  # type: ignore[no-untyped-def]
+    def counting(self: Any, *args: Any) -> Any:
         nonlocal calls
         calls += 1
         return original(self, *args)

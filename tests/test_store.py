@@ -129,7 +129,15 @@ def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: P
     from alembic import command
     from alembic.config import Config as AlembicConfig
     from sqlalchemy import (
-        Column, ForeignKey, Integer, MetaData, String, Table, create_engine, insert, select,
+        Column,
+        ForeignKey,
+        Integer,
+        MetaData,
+        String,
+        Table,
+        create_engine,
+        insert,
+        select,
     )
 
     from newswatch.schema import TS
@@ -141,7 +149,8 @@ def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: P
         if name not in new_tables:
             table.to_metadata(v1)
     Table(
-        "paragraphs", v1,
+        "paragraphs",
+        v1,
         Column(
             "article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
         ),

@@ -1,4 +1,4 @@
-"""`newswatch demo`: replays the bundled news day on localhost and shows every alert as it arrives."""
+"""`newswatch demo`: replays the bundled news day on localhost, showing every alert it gets."""
 
 from __future__ import annotations
 

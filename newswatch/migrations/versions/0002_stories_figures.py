@@ -45,9 +45,7 @@ def upgrade() -> None:
         sa.Column(
             "story_id",
             sa.Integer(),
-            sa.ForeignKey(
-                "stories.id", ondelete="CASCADE", name="fk_story_bands_story_id_stories"
-            ),
+            sa.ForeignKey("stories.id", ondelete="CASCADE", name="fk_story_bands_story_id_stories"),
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("topic", "band", "key", "story_id", name="pk_story_bands"),
