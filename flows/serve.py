@@ -21,8 +21,9 @@ from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
 
 from newswatch.cli import UsageError
-from newswatch.config import load_config
+from newswatch.config import format_duration, load_config
 from newswatch.errors import NewswatchError
+from newswatch.models import Config
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -167,7 +168,7 @@ def serve(config: str, limit: int = 2, out: IO[str] | None = None) -> None:
     if limit < 1:
         raise UsageError(f"serve: the run limit must be at least 1, not {limit}")
     config_path = str(Path(config).resolve())
-    interval = load_config(config_path).defaults.interval  # bad config fails before any start
+    groups = monitor_groups(load_config(config_path))  # bad config fails before any start
     # Until Prefect's runner installs its own handler, SIGTERM must unwind through `finally`.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     server: LocalServer | None = None
@@ -178,7 +179,7 @@ def serve(config: str, limit: int = 2, out: IO[str] | None = None) -> None:
             os.environ["PREFECT_API_URL"] = server.api_url
         ui = os.environ["PREFECT_API_URL"].rstrip("/").removesuffix("/api")
         print(f"Prefect UI: {ui}", file=out, flush=True)
-        _serve_deployments(config_path, interval, limit)
+        _serve_deployments(config_path, groups, limit)
     except KeyboardInterrupt:
         print("stopping…", file=out)
     finally:
@@ -188,7 +189,28 @@ def serve(config: str, limit: int = 2, out: IO[str] | None = None) -> None:
             print("Prefect server stopped", file=out)
 
 
-def _serve_deployments(config_path: str, interval: float, limit: int) -> None:
+def monitor_groups(config: Config) -> list[tuple[str, float, list[str] | None]]:
+    """(deployment name, interval, sources) for the monitor: one per distinct source interval.
+
+    Sources on the default interval run in `monitor` (all sources when there is one interval);
+    others in `monitor-every-<interval>`, so a per-source `interval` is honoured.
+    """
+    by_interval: dict[float, list[str]] = {}
+    for src in config.sources:
+        by_interval.setdefault(src.settings.interval, []).append(src.name)
+    if len(by_interval) == 1:
+        ((interval, _),) = by_interval.items()
+        return [("monitor", interval, None)]
+    default = config.defaults.interval
+    return [
+        ("monitor" if every == default else f"monitor-every-{format_duration(every)}", every, names)
+        for every, names in sorted(by_interval.items())
+    ]
+
+
+def _serve_deployments(
+    config_path: str, groups: list[tuple[str, float, list[str] | None]], limit: int
+) -> None:
     import prefect
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
@@ -199,13 +221,18 @@ def _serve_deployments(config_path: str, interval: float, limit: int) -> None:
     one_at_a_time = ConcurrencyLimitConfig(
         limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
     )
-    prefect.serve(
+    monitors = [
         _deployment(
             monitor,
-            {"config": config_path},
+            {"config": config_path, "sources": sources},
+            name=name,
             interval=timedelta(seconds=interval),
             concurrency_limit=one_at_a_time,
-        ),
+        )
+        for name, interval, sources in groups
+    ]
+    prefect.serve(
+        *monitors,
         _deployment(
             digest,
             {"config": config_path, "due_only": True},
@@ -218,12 +245,14 @@ def _serve_deployments(config_path: str, interval: float, limit: int) -> None:
     )
 
 
-def _deployment(flow: Any, parameters: dict[str, Any], **options: Any) -> RunnerDeployment:
-    """A deployment named like its flow whose runs import `flows.*`, whatever the cwd."""
+def _deployment(
+    flow: Any, parameters: dict[str, Any], name: str | None = None, **options: Any
+) -> RunnerDeployment:
+    """A deployment (named like its flow unless told) whose runs import `flows.*` from any cwd."""
     from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
     made = flow.to_deployment(
-        name=flow.name,
+        name=name or flow.name,
         parameters=parameters,
         entrypoint_type=EntrypointType.MODULE_PATH,
         **options,

@@ -243,8 +243,8 @@ def _figures(
     done: set[str] = set()
     for sentence in sentences:
         for fig in find_figures(sentence, specs):
-            if fig.measure in done:
-                continue
+            if fig.measure in done or fig.qualifier == "another":
+                continue  # "a further 304" is an increment, not the measure's new value
             done.add(fig.measure)
             change = _figure_change(obs, topic, fig, history, det)
             if change:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
 
-from newswatch.matching import _Term
+from newswatch.matching import Term
 
 __all__ = ["Figure", "MeasureSpec", "compile_measures", "find_figures", "format_figure"]
 __all__ += ["parse_number", "same_value", "MAX_CHARS", "MAX_GAP_WORDS"]
@@ -66,8 +66,8 @@ class _CueTerm:
 
     @classmethod
     def build(cls, cue: str) -> _CueTerm:
-        # matching.py owns the term syntax but has no public "term → pattern" yet: borrow it.
-        term = _Term.build(cue)
+        # matching.py owns the term syntax; cues follow it exactly.
+        term = Term.build(cue)
         fast = term.pattern if term.on_lowered else None
         return cls(term.text, fast, re.compile(term.pattern.pattern, re.IGNORECASE))
 

@@ -78,17 +78,17 @@ def _regex_source(text: str) -> str:
 
 def check_term(term: str) -> None:
     """Raise ValueError, saying why, when `term` is not a usable term."""
-    _Term.build(term)
+    Term.build(term)
 
 
 @dataclass(frozen=True, slots=True)
-class _Term:
+class Term:
     text: str  # as the config spells it
     pattern: re.Pattern[str]
     on_lowered: bool  # word and phrase terms search lowercased text; /regex/ terms the original
 
     @classmethod
-    def build(cls, term: str) -> _Term:
+    def build(cls, term: str) -> Term:
         text = term.strip()
         if not text:
             raise ValueError("a term cannot be empty")
@@ -104,7 +104,7 @@ class _Term:
 class _TermSet:
     """One list of terms (any, all or none), compiled once."""
 
-    terms: tuple[_Term, ...]  # de-duplicated, in config order
+    terms: tuple[Term, ...]  # de-duplicated, in config order
     # Word and phrase terms share one alternation over lowercased text; regex terms stay
     # separate because their groups, backreferences and inline flags would clash in it.
     words: re.Pattern[str] | None
@@ -112,7 +112,7 @@ class _TermSet:
 
     @classmethod
     def build(cls, terms: Iterable[str]) -> _TermSet:
-        built = tuple(_Term.build(t) for t in dict.fromkeys(t.strip() for t in terms))
+        built = tuple(Term.build(t) for t in dict.fromkeys(t.strip() for t in terms))
         words = [f"(?:{t.pattern.pattern})" for t in built if t.on_lowered]
         combined = re.compile("|".join(words)) if words else None
         return cls(built, combined, tuple(t.pattern for t in built if not t.on_lowered))

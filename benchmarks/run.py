@@ -1,0 +1,38 @@
+"""`make bench`: runs every benchmark in turn, each in its own process, and prints its report."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+BENCHMARKS = [
+    ("extraction", "article extraction F1 and pages/s vs trafilatura", []),
+    ("similarity_speed", "shingles / novelty / MinHash cost vs exact keys and pure Python", []),
+    ("lsh_scaling", "story lookup cost as history grows, LSH vs a full scan", []),
+    ("alerts_eval", "precision and recall of alerts on the labelled evaluation set", []),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help="run only these benchmarks")
+    args = parser.parse_args(argv)
+    failed = []
+    for name, what, extra in BENCHMARKS:
+        if args.names and name not in args.names:
+            continue
+        print(f"\n=== {name}: {what}", flush=True)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *extra], check=False)
+        print(f"=== {name}: exit {done.returncode} in {time.perf_counter() - started:.1f} s")
+        if done.returncode:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
