@@ -1,0 +1,182 @@
+"""The alert outbox: rows claimed with a lease, sent one by one, retried with channel backoff."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from newswatch.models import Development
+from newswatch.schema import developments, outbox
+from newswatch.store_base import StoreBase
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    development_id: int
+    channel: str
+    mode: str
+    attempts: int
+    claim_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDevelopment:
+    id: int
+    development: Development
+
+
+class OutboxStore(StoreBase):
+    """Developments and their outbox rows."""
+
+    def development(self, dev_id: int) -> Development:
+        with self._tx() as conn:
+            row = conn.execute(select(developments).where(developments.c.id == dev_id)).one()
+        return _development_from_row(row)
+
+    def developments_since(self, since: datetime) -> list[StoredDevelopment]:
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(developments)
+                .where(developments.c.detected >= since)
+                .order_by(developments.c.id)
+            ).all()
+        return [StoredDevelopment(r.id, _development_from_row(r)) for r in rows]
+
+    def claim_due(
+        self,
+        channel: str,
+        mode: str,
+        now: datetime,
+        lease: timedelta,
+        limit: int = 100,
+        *,
+        ignore_schedule: bool = False,
+    ) -> list[OutboxItem]:
+        """Take the channel's due rows for `lease`; another process will not take them meanwhile.
+
+        `ignore_schedule` also takes rows whose time has not come (a digest sent by hand).
+        """
+        token = uuid.uuid4().hex
+        with self._tx() as conn:
+            due = (
+                select(outbox.c.id)
+                .where(outbox.c.channel == channel)
+                .where(outbox.c.mode == mode)
+                .where(outbox.c.status == "pending")
+                .where((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
+                .order_by(outbox.c.id)
+                .limit(limit)
+            )
+            if not ignore_schedule:
+                due = due.where(outbox.c.next_attempt_at <= now)
+            ids = [r[0] for r in conn.execute(due).all()]
+            if not ids:
+                return []
+            # The WHERE re-checks the claim so two processes racing for a row cannot both win.
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .where((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
+                .values(claimed_until=now + lease, claim_token=token)
+            )
+            rows = conn.execute(
+                select(outbox).where(outbox.c.claim_token == token).order_by(outbox.c.id)
+            ).all()
+        return [
+            OutboxItem(r.id, r.development_id, r.channel, r.mode, r.attempts, token) for r in rows
+        ]
+
+    def channel_waiting_until(self, channel: str, mode: str, now: datetime) -> datetime | None:
+        """When a channel that refused a message may be tried again (None: it is not waiting).
+
+        The whole channel waits, not only the refused row, so later alerts neither overtake
+        the refused one nor hammer a service that is down.
+        """
+        with self._tx() as conn:
+            until = conn.execute(
+                select(func.max(outbox.c.next_attempt_at))
+                .where(outbox.c.channel == channel)
+                .where(outbox.c.mode == mode)
+                .where(outbox.c.status == "pending")
+                .where(outbox.c.attempts > 0)
+            ).scalar()
+        if until is not None and until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+        return until if until is not None and until > now else None
+
+    def mark_sent(self, items: Iterable[OutboxItem], now: datetime) -> None:
+        with self._tx() as conn:
+            for item in items:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == item.id)
+                    .where(outbox.c.claim_token == item.claim_token)
+                    .values(
+                        status="sent",
+                        sent_at=now,
+                        claimed_until=None,
+                        last_error=None,
+                        attempts=outbox.c.attempts + 1,
+                    )
+                )
+
+    def mark_failed(
+        self, items: Iterable[OutboxItem], now: datetime, error: str, retry_at: datetime
+    ) -> None:
+        with self._tx() as conn:
+            for item in items:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == item.id)
+                    .where(outbox.c.claim_token == item.claim_token)
+                    .values(
+                        attempts=outbox.c.attempts + 1,
+                        last_error=error[:2000],
+                        next_attempt_at=retry_at,
+                        claimed_until=None,
+                    )
+                )
+
+    def release(self, items: Iterable[OutboxItem]) -> None:
+        """Give claimed rows back untouched (e.g. a channel skipped after another row failed)."""
+        with self._tx() as conn:
+            for item in items:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == item.id)
+                    .where(outbox.c.claim_token == item.claim_token)
+                    .values(claimed_until=None, claim_token=None)
+                )
+
+    def outbox_counts(self) -> dict[tuple[str, str], int]:
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(outbox.c.channel, outbox.c.status, func.count()).group_by(
+                    outbox.c.channel, outbox.c.status
+                )
+            ).all()
+        return {(r[0], r[1]): r[2] for r in rows}
+
+
+def _development_from_row(row: Any) -> Development:
+    return Development(
+        fingerprint=row.fingerprint,
+        kind=row.kind,
+        topic=row.topic,
+        source=row.source,
+        url=row.url,
+        title=row.title,
+        text=tuple(json.loads(row.text)),
+        published=row.published,
+        detected=row.detected,
+        terms=tuple(json.loads(row.terms)),
+        outlets=tuple(json.loads(row.outlets)),
+        reason=json.loads(row.reason),
+    )

@@ -1,0 +1,263 @@
+"""Recording one observation in one transaction: article, paragraphs, developments, stories."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from newswatch.models import Attachment, Development, FigureReading, NewStory
+from newswatch.schema import (
+    article_versions,
+    articles,
+    developments,
+    figures,
+    outbox,
+    paragraphs,
+    stories,
+    story_bands,
+    story_sources,
+    topic_matches,
+)
+from newswatch.store_base import insert_ignore
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a development on one of `topics` goes, and from when it may be sent."""
+
+    channel: str
+    mode: str  # instant | digest
+    topics: frozenset[str]
+    not_before: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SavedObservation:
+    """What the pipeline hands the store after detection on one article or page."""
+
+    source: str
+    url: str
+    kind: str
+    title: str
+    paragraphs: tuple[str, ...]
+    content_hash: str
+    now: datetime
+    published: datetime | None = None
+    updated: datetime | None = None
+    canonical_url: str | None = None
+    language: str | None = None
+    authors: tuple[str, ...] = ()
+    history: bool = False
+    new_paragraphs: tuple[tuple[str, str], ...] = ()  # (key, text) never seen on this URL
+    stories: tuple[NewStory, ...] = ()  # stories that developments of this observation start
+    attachments: tuple[Attachment, ...] = ()  # known stories this article also carries
+    figures: tuple[FigureReading, ...] = ()
+    topics: tuple[str, ...] = ()
+    developments: tuple[Development, ...] = ()
+    routes: tuple[Route, ...] = ()
+    run_id: int | None = None
+    origin: str = "monitor"
+    enqueue: bool = True
+
+
+def write_observation(conn: Connection, obs: SavedObservation) -> list[int]:
+    """Write everything about one observation; returns the ids of developments recorded now."""
+    article_id = _upsert_article(conn, obs)
+    insert_ignore(
+        conn,
+        article_versions,
+        {
+            "article_id": article_id,
+            "content_hash": obs.content_hash,
+            "seen_at": obs.now,
+            "title": obs.title,
+            "body": "\n".join(obs.paragraphs),
+        },
+    )
+    insert_ignore(
+        conn,
+        paragraphs,
+        [
+            {"article_id": article_id, "key": k, "first_seen": obs.now, "text": t}
+            for k, t in obs.new_paragraphs
+        ],
+    )
+    insert_ignore(
+        conn,
+        topic_matches,
+        [{"article_id": article_id, "topic": t, "first_matched": obs.now} for t in obs.topics],
+    )
+    recorded = {}
+    for dev in obs.developments:
+        dev_id = _record_development(conn, dev, article_id, obs)
+        if dev_id is not None:
+            recorded[dev.fingerprint] = dev_id
+    _save_stories(conn, obs, recorded)
+    _save_attachments(conn, obs)
+    if obs.figures:
+        conn.execute(
+            figures.insert(),
+            [{**asdict(f), "seen_at": obs.now} for f in obs.figures],
+        )
+    return list(recorded.values())
+
+
+def _upsert_article(conn: Connection, obs: SavedObservation) -> int:
+    values = {
+        "title": obs.title,
+        "canonical_url": obs.canonical_url,
+        "language": obs.language,
+        "authors": json.dumps(list(obs.authors)),
+        "published": obs.published,
+        "updated": obs.updated,
+        "last_checked": obs.now,
+        "content_hash": obs.content_hash,
+    }
+    row = conn.execute(
+        select(articles.c.id, articles.c.content_hash).where(articles.c.url == obs.url)
+    ).first()
+    if row is None:
+        insert_ignore(
+            conn,
+            articles,
+            {
+                "url": obs.url,
+                "source": obs.source,
+                "kind": obs.kind,
+                "first_seen": obs.now,
+                "last_changed": obs.now,
+                "history": int(obs.history),
+                **values,
+            },
+        )
+        row = conn.execute(
+            select(articles.c.id, articles.c.content_hash).where(articles.c.url == obs.url)
+        ).one()
+        return int(row.id)
+    if row.content_hash != obs.content_hash:
+        values["last_changed"] = obs.now
+    conn.execute(update(articles).where(articles.c.id == row.id).values(values))
+    return int(row.id)
+
+
+def _record_development(
+    conn: Connection, dev: Development, article_id: int, obs: SavedObservation
+) -> int | None:
+    inserted = insert_ignore(
+        conn,
+        developments,
+        {
+            "fingerprint": dev.fingerprint,
+            "kind": dev.kind,
+            "topic": dev.topic,
+            "source": dev.source,
+            "article_id": article_id,
+            "url": dev.url,
+            "title": dev.title,
+            "text": json.dumps(list(dev.text)),
+            "published": dev.published,
+            "detected": dev.detected,
+            "terms": json.dumps(list(dev.terms)),
+            "outlets": json.dumps(list(dev.outlets)),
+            "reason": json.dumps(dev.reason, default=str),
+            "run_id": obs.run_id,
+            "origin": obs.origin,
+        },
+    )
+    if not inserted:
+        return None
+    dev_id = int(
+        conn.execute(
+            select(developments.c.id).where(developments.c.fingerprint == dev.fingerprint)
+        ).scalar_one()
+    )
+    if obs.enqueue:
+        insert_ignore(
+            conn,
+            outbox,
+            [
+                {
+                    "development_id": dev_id,
+                    "channel": r.channel,
+                    "mode": r.mode,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": obs.now,
+                    "next_attempt_at": r.not_before,
+                }
+                for r in obs.routes
+                if dev.topic in r.topics
+            ],
+        )
+    return dev_id
+
+
+def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, int]) -> None:
+    for story in obs.stories:
+        dev_id = recorded.get(story.fingerprint) if story.fingerprint else None
+        if story.fingerprint and dev_id is None:
+            continue  # another cycle recorded this development (and its story) first
+        story_id = conn.execute(  # type: ignore[index]
+            stories.insert().values(
+                topic=story.topic,
+                development_id=dev_id,
+                url=obs.url,
+                title=obs.title,
+                created=obs.now,
+                signature=story.signature,
+            )
+        ).inserted_primary_key[0]
+        insert_ignore(
+            conn,
+            story_bands,
+            [
+                {"topic": story.topic, "band": b, "key": k, "story_id": story_id}
+                for b, k in story.bands
+            ],
+        )
+        insert_ignore(
+            conn,
+            story_sources,
+            {
+                "story_id": story_id,
+                "url": obs.url,
+                "source": obs.source,
+                "similarity": 1.0,
+                "added": obs.now,
+            },
+        )
+
+
+def _save_attachments(conn: Connection, obs: SavedObservation) -> None:
+    """Record another outlet carrying a story, and list it on the story's development."""
+    for att in obs.attachments:
+        added = insert_ignore(
+            conn,
+            story_sources,
+            {
+                "story_id": att.story_id,
+                "url": obs.url,
+                "source": obs.source,
+                "similarity": att.similarity,
+                "added": obs.now,
+            },
+        )
+        dev_id = conn.execute(
+            select(stories.c.development_id).where(stories.c.id == att.story_id)
+        ).scalar()
+        if not added or dev_id is None:
+            continue
+        current = conn.execute(
+            select(developments.c.outlets).where(developments.c.id == dev_id)
+        ).scalar()
+        outlets = json.loads(current or "[]")
+        if obs.source not in outlets:
+            outlets.append(obs.source)
+            conn.execute(
+                update(developments)
+                .where(developments.c.id == dev_id)
+                .values(outlets=json.dumps(outlets))
+            )
