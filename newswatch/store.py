@@ -94,6 +94,9 @@ class Store(OutboxStore):
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", MIGRATIONS)
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Workers starting together on a new database: one creates, the others wait.
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7262011)")
             cfg.attributes["connection"] = conn
             existing = set(inspect(conn).get_table_names())
             if "alembic_version" not in existing and "articles" not in existing:

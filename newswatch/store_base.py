@@ -29,9 +29,14 @@ class StoreBase:
 def insert_ignore(
     conn: Connection, table: Any, values: dict[str, Any] | list[dict[str, Any]]
 ) -> int:
-    """INSERT … ON CONFLICT DO NOTHING; returns the number of rows inserted."""
+    """INSERT … ON CONFLICT DO NOTHING; returns the number of rows inserted.
+
+    Counted through RETURNING: drivers do not agree on `rowcount` for this statement
+    (psycopg may report -1), and "was it inserted?" is what makes a re-run harmless.
+    """
     if not values:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(values).on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount or 0
+    key = next(iter(table.primary_key.columns))
+    stmt = dialect.insert(table).values(values).on_conflict_do_nothing().returning(key)
+    return len(conn.execute(stmt).all())

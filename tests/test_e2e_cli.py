@@ -162,3 +162,40 @@ def test_bad_config_exits_2_naming_file_and_key(world: World, tmp_path: Path) ->
     done = world.cli("run", config=cfg)
     assert done.returncode == 2
     assert "bad.yaml" in done.stderr and "sources[0]" in done.stderr
+
+
+def test_two_cycles_at_once_on_postgresql_send_each_alert_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Scaled out: the store on PostgreSQL, two monitor processes racing at every step."""
+    from tests.test_store import fresh_database
+
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    store_line = next(line for line in text.splitlines() if line.startswith("store:"))
+    cfg = tmp_path / "pg.yaml"
+    cfg.write_text(text.replace(store_line, f"store: {fresh_database(postgres_url)}"), "utf-8")
+    with NewsDaySite() as site, WebhookReceiver() as hook, SmtpReceiver() as smtp:
+        world = World(site, hook, smtp, tmp_path)
+        for step in range(4):
+            site.set_step(step)
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "newswatch.cli", "run", "-c", str(cfg)],
+                    cwd=tmp_path,
+                    env=world.env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                for _ in range(2)
+            ]
+            for p in procs:
+                out, _ = p.communicate(timeout=180)
+                assert p.returncode == 0, out
+        chat, mail = world.chat_titles(), world.mail_subjects()
+        assert chat and mail
+        assert len(chat) == len(set(chat)), chat  # nothing twice
+        assert len(mail) == len(set(mail)), mail
+        assert any("[talks] New story" in t for t in chat)
+        assert any("[sanctions] New story" in t for t in chat)
+        assert any("[refugees] New story" in t for t in chat)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
 
 from newswatch.models import Development
 from newswatch.schema import metadata
@@ -16,11 +19,25 @@ from newswatch.store import Route, SavedObservation, Store
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(f"sqlite:///{tmp_path}/nw.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The same store tests on SQLite and on a real PostgreSQL (a fresh database each)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/nw.db"
+    else:
+        url = fresh_database(request.getfixturevalue("postgres_url"))
+    s = Store.open(url)
     yield s
     s.close()
+
+
+def fresh_database(server_url: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 def dev(fp: str = "fp1", topic: str = "talks") -> Development:
