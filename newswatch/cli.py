@@ -230,11 +230,15 @@ def _readonly_store(url: str, scratch: str) -> str:
 
 
 def _print_check(rep: SourceReport) -> None:
-    console.print(f"  {rep.line()}", markup=False)
+    line = rep.line().replace("; baseline recorded, no alerts", "")
+    if rep.baseline:
+        line += "; first cycle would be its baseline: matches below are recorded, not sent"
+    console.print(f"  {line}", markup=False)
+    verb = "matches" if rep.baseline else "would alert"
     for d in rep.developments:
         r = d.reason
         console.print(
-            f"    would alert [{d.topic}] {d.kind}: {d.title} <{d.url}>\n"
+            f"    {verb} [{d.topic}] {d.kind}: {d.title} <{d.url}>\n"
             f"      why: terms {', '.join(d.terms)}; nearest known story: "
             f"{r.get('nearest') or 'none'} (similarity {r.get('similarity') or 0}); "
             f"sources: {', '.join(d.outlets)}",

@@ -215,35 +215,36 @@ def _record_locked(
     )
     alert = not baseline and in_window and (how.window is not None or not history)
     devs = det.developments if alert else []
+    if how.dry_run:  # `check --fetch` shows matches on a baseline too, labelled as such
+        return det.developments if in_window and not history else []
     stories = det.stories if alert else [replace(s, fingerprint=None) for s in det.stories]
-    if not how.dry_run:
-        rt.store.save_observation(
-            SavedObservation(
-                source=obs.source,
-                url=obs.url,
-                kind=obs.kind,
-                title=obs.title,
-                paragraphs=obs.paragraphs,
-                content_hash=det.content_hash,
-                now=now,
-                published=obs.published,
-                updated=obs.updated,
-                canonical_url=obs.canonical_url,
-                language=obs.language,
-                authors=obs.authors,
-                history=history and how.window is None,
-                new_paragraphs=det.new_paragraphs,
-                topics=tuple(m.topic for m in det.matches),
-                developments=tuple(devs),
-                stories=tuple(stories),
-                attachments=tuple(det.attachments),
-                figures=tuple(det.figures),
-                routes=rt.routes(now, how.route_mode),
-                run_id=run_id,
-                origin=how.origin,
-                enqueue=how.enqueue,
-            )
+    rt.store.save_observation(
+        SavedObservation(
+            source=obs.source,
+            url=obs.url,
+            kind=obs.kind,
+            title=obs.title,
+            paragraphs=obs.paragraphs,
+            content_hash=det.content_hash,
+            now=now,
+            published=obs.published,
+            updated=obs.updated,
+            canonical_url=obs.canonical_url,
+            language=obs.language,
+            authors=obs.authors,
+            history=history and how.window is None,
+            new_paragraphs=det.new_paragraphs,
+            topics=tuple(m.topic for m in det.matches),
+            developments=tuple(devs),
+            stories=tuple(stories),
+            attachments=tuple(det.attachments),
+            figures=tuple(det.figures),
+            routes=rt.routes(now, how.route_mode),
+            run_id=run_id,
+            origin=how.origin,
+            enqueue=how.enqueue,
         )
+    )
     return devs
 
 
