@@ -199,3 +199,35 @@ def test_two_cycles_at_once_on_postgresql_send_each_alert_once(
         assert any("[talks] New story" in t for t in chat)
         assert any("[sanctions] New story" in t for t in chat)
         assert any("[refugees] New story" in t for t in chat)
+
+
+def test_check_fetch_shows_reasons_and_changes_nothing(tmp_path: Path) -> None:
+    import sqlite3
+
+    with NewsDaySite() as site, WebhookReceiver() as hook, SmtpReceiver() as smtp:
+        world = World(site, hook, smtp, tmp_path)
+        # On a fresh install: matches are shown as such, and no store is created.
+        site.set_step(1)
+        done = world.cli("check", "--fetch")
+        assert done.returncode == 0, done.stderr
+        assert "baseline" in done.stdout and "matches [talks] new_story" in done.stdout
+        assert not (tmp_path / "state").exists()
+        # After a baseline: what would alert, and why, with the store and channels untouched.
+        world.run_step(1)
+        site.set_step(2)
+        db = tmp_path / "state" / "demo" / "newswatch.db"
+
+        def snapshot() -> list[tuple[str, int]]:
+            with sqlite3.connect(db) as conn:
+                names = [
+                    r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                ]
+                return [(n, conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0]) for n in names]
+
+        before = snapshot()
+        done = world.cli("check", "--fetch")
+        assert done.returncode == 0, done.stderr
+        assert "would alert [sanctions] new_story" in done.stdout
+        assert "why: terms" in done.stdout and "nearest known story" in done.stdout
+        assert snapshot() == before
+        assert hook.messages == [] and smtp.messages == []
