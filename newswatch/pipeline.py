@@ -162,7 +162,10 @@ def _process_item(
     try:
         obs = observe(source, url, get)  # type: ignore[arg-type]
     except (FetchError, ParseError) as exc:
-        report.item_failed(url, exc)
+        if source.kind == "page":  # the page is the source: its failure is the source's
+            report.fail(exc)
+        else:
+            report.item_failed(url, exc)
         return
     report.fetched += 1
     if obs is None:

@@ -231,3 +231,53 @@ def test_check_fetch_shows_reasons_and_changes_nothing(tmp_path: Path) -> None:
         assert "why: terms" in done.stdout and "nearest known story" in done.stdout
         assert snapshot() == before
         assert hook.messages == [] and smtp.messages == []
+
+
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<rss version="2.0"><channel><title>&lol3;</title><item><link>http://x/</link></item></channel></rss>"""
+
+
+def test_hostile_sources_fail_alone_and_the_run_goes_on(tmp_path: Path) -> None:
+    import gzip
+
+    from tests.httpfixture import LocalHTTPServer, Reply
+
+    with (
+        LocalHTTPServer() as bad,
+        NewsDaySite() as site,
+        WebhookReceiver() as hook,
+        SmtpReceiver() as smtp,
+    ):
+        bad.route("/robots.txt", Reply(404))
+        bad.route("/bomb.rss", Reply(body=BOMB, headers=[("Content-Type", "application/rss+xml")]))
+        bad.route("/huge.rss", Reply(body=b"<rss>" + b"x" * 3_000_000, chunked=True))
+        zipped = gzip.compress(b"<urlset>" + b" " * 50_000_000 + b"</urlset>")
+        bad.route("/zip.xml", Reply(body=zipped, headers=[("Content-Encoding", "gzip")]))
+        bad.route("/garbage", Reply(body=bytes(range(256)) * 4000))
+        bad.route("/slow", Reply(stall=30))
+        hostile = "".join(
+            f'  - name: {name}\n    {kind}: "{bad.url(path)}"\n{extra}'
+            for name, kind, path, extra in [
+                ("bomb", "feed", "/bomb.rss", ""),
+                ("huge", "feed", "/huge.rss", ""),
+                ("zipbomb", "sitemap", "/zip.xml", ""),
+                ("garbage", "listing", "/garbage", ""),
+                ("slow", "page", "/slow", "    timeout: 1s\n"),
+            ]
+        )
+        text = DEMO_CONFIG.read_text(encoding="utf-8").replace(
+            "sources:\n", "sources:\n" + hostile, 1
+        )
+        cfg = tmp_path / "hostile.yaml"
+        cfg.write_text(text, encoding="utf-8")
+        world = World(site, hook, smtp, tmp_path)
+        for step in (0, 1):
+            site.set_step(step)
+            done = world.cli("run", config=cfg)
+            assert done.returncode == 0, done.stdout + done.stderr
+            for name in ("bomb", "huge", "zipbomb", "garbage", "slow"):
+                assert f"{name}: FAILED" in done.stdout, (name, done.stdout)
+        # the healthy sources went on: step 1's talks story reached the chat
+        assert any("[talks] New story" in str(m["title"]) for m in hook.messages)
