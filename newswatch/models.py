@@ -203,6 +203,7 @@ class Development:
     terms: tuple[str, ...] = ()
     outlets: tuple[str, ...] = ()  # every source carrying the story
     reason: dict[str, object] = field(default_factory=dict)  # why it fired, stored as JSON
+    links: tuple[tuple[str, str], ...] = ()  # (source, url) of other outlets carrying it
 
 
 # --- what the store remembers about stories and figures -------------------------------------

@@ -88,6 +88,9 @@ def _md_block(dev: Development) -> str:
     lines.append(f"{outlets} · {when(dev.published or dev.detected)}")
     if link:
         lines.append(f"<{link}>")
+    for source, url in dev.links:
+        if other := safe_link(url):
+            lines.append(f"also {md_escape(source, 100)}: <{other}>")
     return "\n".join(lines)
 
 
@@ -98,10 +101,15 @@ def _html_block(dev: Development) -> str:
     head = f'<a href="{html.escape(link)}">{title}</a>' if link else title
     quotes = "".join(f"<li>{html.escape(plain(t))}</li>" for t in dev.text)
     outlets = html.escape(", ".join(plain(o, 100) for o in dev.outlets) or plain(dev.source, 100))
+    also = "".join(
+        f' · also <a href="{html.escape(other)}">{html.escape(plain(source, 100))}</a>'
+        for source, url in dev.links
+        if (other := safe_link(url))
+    )
     return (
         f"<h3>{html.escape(dev.topic)} · {label}: {head}</h3>"
         f"<ul>{quotes}</ul>"
-        f"<p>{outlets} · {html.escape(when(dev.published or dev.detected))}</p>"
+        f"<p>{outlets} · {html.escape(when(dev.published or dev.detected))}{also}</p>"
     )
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 
 from newswatch.models import Development
-from newswatch.schema import developments, outbox
+from newswatch.schema import developments, outbox, stories, story_sources
 from newswatch.store_base import StoreBase
 
 
@@ -36,9 +36,21 @@ class OutboxStore(StoreBase):
     """Developments and their outbox rows."""
 
     def development(self, dev_id: int) -> Development:
+        """A development as it is to be sent, with every outlet known to carry its story now."""
         with self._tx() as conn:
             row = conn.execute(select(developments).where(developments.c.id == dev_id)).one()
-        return _development_from_row(row)
+            carriers = conn.execute(
+                select(story_sources.c.source, story_sources.c.url)
+                .join(stories, stories.c.id == story_sources.c.story_id)
+                .where(stories.c.development_id == dev_id)
+                .where(story_sources.c.url != row.url)
+                .order_by(story_sources.c.added, story_sources.c.source)
+            ).all()
+        dev = _development_from_row(row)
+        if not carriers:
+            return dev
+        names = tuple(dict.fromkeys((*dev.outlets, *(c.source for c in carriers))))
+        return replace(dev, outlets=names, links=tuple((c.source, c.url) for c in carriers))
 
     def developments_since(self, since: datetime) -> list[StoredDevelopment]:
         with self._tx() as conn:

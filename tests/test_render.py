@@ -100,3 +100,14 @@ def test_digest_groups_by_topic_in_order() -> None:
     assert "3 developments" in msg.title
     html = render_digest(devs, email=True, label="hourly").body
     assert html.count("<h2>") == 2
+
+
+def test_every_outlet_is_linked_and_escaped() -> None:
+    d = dev(
+        outlets=("harbour", "wire"),
+        links=(("wire", "https://w.example/b?x=1"), ("evil", "javascript:x")),
+    )
+    chat = render_instant(d, email=False).body
+    assert "also wire: <https://w.example/b?x=1>" in chat and "javascript" not in chat
+    mail = render_instant(d, email=True).body
+    assert 'href="https://w.example/b?x=1"' in mail and "javascript" not in mail

@@ -191,3 +191,30 @@ def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: P
         names = conn.execute(select(metadata.tables["source_state"].c.name)).scalars().all()
     assert names == ["kept"]
     s.close()
+
+
+def test_another_outlet_attached_to_a_story_is_listed_on_its_development(store: Store) -> None:
+    from dataclasses import replace
+
+    from newswatch.models import Attachment, NewStory
+
+    first = replace(
+        obs(replace(dev("story"), outlets=("s",)), routes=ROUTES),
+        stories=(NewStory("story", "talks", b"\0" * 8 * 128, ((0, 11), (1, 22))),),
+    )
+    (dev_id,) = store.save_observation(first)
+    (story,) = store.story_candidates("talks", [(1, 22)])
+    assert store.story_candidates("talks", [(1, 23)]) == []
+    copy = replace(
+        obs(),
+        source="wire",
+        url="https://w.example/b",
+        developments=(),
+        new_paragraphs=(),
+        attachments=(Attachment(story.id, 0.8),),
+    )
+    store.save_observation(copy)
+    store.save_observation(copy)  # seen again next cycle: listed once
+    d = store.development(dev_id)
+    assert d.outlets == ("s", "wire")
+    assert d.links == (("wire", "https://w.example/b"),)
