@@ -5,8 +5,8 @@ Run from the repository root:
     .venv/bin/python -m benchmarks.alerts_eval [--json] [--cases DIR] [-k TEXT]
 
 Each case gets a fresh SQLite store and feeds its steps' observations through
-``newswatch.pipeline.record_observation``, exactly as a monitor cycle would. The alerts it
-returns are compared with the labels; the rules (what matches, how a kind mismatch counts) are in
+``newswatch.pipeline.record_observation``, as a monitor cycle would. The alerts it returns are
+compared with the labels; the rules (what matches, how a kind mismatch counts) are in
 ``benchmarks/eval/README.md``. Nothing here knows what the pipeline will answer.
 """
 
@@ -33,26 +33,18 @@ from newswatch.models import Config, Development, FetchSettings, Source, Topic
 from newswatch.pipeline import Runtime, record_observation
 
 CASES_DIR = Path(__file__).resolve().parent / "eval" / "cases"
-CATEGORIES = (
-    "new_story", "wire_copy", "same_topic", "live_update", "cosmetic",
-    "figure", "figure_repeat", "off_topic", "old",
-)  # fmt: skip
-KINDS = frozenset({"new_story", "update", "figure"})
-OBS_KINDS = frozenset({"article", "page"})
+CATEGORIES = ("new_story", "wire_copy", "same_topic", "live_update", "cosmetic", "figure",
+              "figure_repeat", "off_topic", "old")  # fmt: skip
+KINDS = ("new_story", "update", "figure")
 DEFAULT_AGE = 3600.0
 DEFAULT_TOPICS = (  # SPEC section 2
     Topic("talks", ("talks", "negotiat*", "ceasefire", "delegation*"), ("Russia*", "Ukrain*"),
           ("trade talks", "pay talks")),
-    Topic("sanctions", ("sanction*", "asset freeze", "airspace", "SWIFT", "/export (ban|controls)/")),
+    Topic("sanctions",
+          ("sanction*", "asset freeze", "airspace", "SWIFT", "/export (ban|controls)/")),
     Topic("refugees", ("refugee*", "fled", "displaced", "crossed the border"), ("Ukrain*",),
           ("football",), (("fled", ("fled", "refugees")),)),
 )  # fmt: skip
-_FILE_KEYS = frozenset({"category", "topics", "cases"})
-_CASE_KEYS = frozenset({"name", "about", "category", "topics", "max_age", "steps"})
-_STEP_KEYS = frozenset({"observe", "expect", "baseline", "category", "note"})
-_OBS_KEYS = frozenset({"source", "url", "kind", "title", "paragraphs", "age"})
-_EXPECT_KEYS = frozenset({"topic", "kind", "url", "says", "not_says"})
-_TOPIC_KEYS = frozenset({"name", "any", "all", "none", "measures"})
 
 
 # --- the labelled cases ----------------------------------------------------------------------
@@ -97,137 +89,152 @@ class Case:
     max_age: float = FetchSettings().max_age
 
 
+_REQ = object()
+_MAX_AGE = FetchSettings().max_age
+# Every key a case file may use, its type and its default (_REQ: the key is required). A text
+# must not be empty, a note may; a list must not be empty, items (a list of expectations) may.
+_TYPES: dict[str, tuple[type, str]] = {
+    "text": (str, "a non-empty string"), "note": (str, "a string"), "bool": (bool, "true or false"),
+    "list": (list, "a non-empty list"), "items": (list, "a list"), "mapping": (dict, "a mapping"),
+}  # fmt: skip
+_FIELDS: dict[str, dict[str, tuple[str, object]]] = {
+    "file": {"category": ("text", _REQ), "topics": ("list", None), "cases": ("list", _REQ)},
+    "case": {"name": ("text", _REQ), "about": ("note", ""), "category": ("text", None),
+             "topics": ("list", None), "max_age": ("seconds", _MAX_AGE), "steps": ("list", _REQ)},
+    "step": {"observe": ("list", _REQ), "expect": ("items", None), "baseline": ("bool", False),
+             "category": ("text", None), "note": ("note", "")},
+    "observation": {"source": ("text", _REQ), "url": ("text", _REQ),
+                    "kind": ("text", "article"), "title": ("note", ""),
+                    "paragraphs": ("texts", _REQ), "age": ("seconds", DEFAULT_AGE)},
+    "expectation": {"topic": ("text", _REQ), "kind": ("text", _REQ),
+                    "url": ("text", _REQ), "says": ("texts", ()), "not_says": ("texts", ())},
+    "topic": {"name": ("text", _REQ), "any": ("texts", _REQ), "all": ("texts", ()),
+              "none": ("texts", ()), "measures": ("mapping", {})},
+}  # fmt: skip
+
+
 class _Reader:
     """Validates one case file and builds its cases; errors name the file and the key."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
 
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(problem, path=self.path, key=key)
 
-    def mapping(self, value: object, key: str, allowed: frozenset[str]) -> dict[str, Any]:
+    def fields(self, value: object, what: str, key: str) -> dict[str, Any]:
+        """The keys of a `what` mapping, type-checked, with defaults for the missing ones."""
         if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
-        unknown = sorted(str(k) for k in value if k not in allowed)
+            raise self.fail(key, f"expected a mapping ({what}), got {type(value).__name__}")
+        spec = _FIELDS[what]
+        unknown = sorted(str(k) for k in value if k not in spec)
         if unknown:
-            raise self.fail(key, f"unknown key(s) {', '.join(unknown)}")
+            raise self.fail(key, f"unknown key(s) for a {what}: {', '.join(unknown)}")
+        out: dict[str, Any] = {}
+        for name, (kind, default) in spec.items():
+            where = f"{key}.{name}" if key else name
+            if name in value:
+                out[name] = self.typed(value[name], kind, where)
+            elif default is _REQ:
+                raise self.fail(where, f"a {what} needs this key")
+            else:
+                out[name] = default
+        return out
+
+    def typed(self, value: object, kind: str, key: str) -> Any:
+        if kind == "seconds":
+            try:
+                return parse_duration(value)
+            except DurationError as exc:
+                raise self.fail(key, str(exc)) from None
+        if kind == "texts":
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+                raise self.fail(key, "expected a string or a list of non-empty strings")
+            return tuple(value)
+        of_type, described = _TYPES[kind]
+        empty = not (value.strip() if isinstance(value, str) else value)
+        if not isinstance(value, of_type) or (empty and kind in ("text", "list")):
+            raise self.fail(key, f"expected {described}, got {value!r:.40}")
         return value
 
-    def text(self, m: dict[str, Any], name: str, key: str, default: str | None = None) -> str:
-        value = m.get(name, default)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{key}.{name}", "expected a non-empty string")
-        return value
-
-    def texts(self, value: object, key: str) -> tuple[str, ...]:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(t, str) and t for t in items):
-            raise self.fail(key, "expected a string or a list of non-empty strings")
-        return tuple(items)
-
-    def choice(self, value: str, allowed: Sequence[str] | frozenset[str], key: str) -> str:
+    def one_of(self, value: str, allowed: Sequence[str], key: str) -> str:
         if value not in allowed:
             raise self.fail(key, f"{value!r} is not one of {', '.join(sorted(allowed))}")
         return value
 
-    def seconds(self, value: object, key: str) -> float:
-        try:
-            return parse_duration(value)
-        except DurationError as exc:
-            raise self.fail(key, str(exc)) from None
+    def topics(self, items: list[Any], key: str) -> tuple[Topic, ...]:
+        return tuple(self.topic(t, f"{key}[{i}]") for i, t in enumerate(items))
 
     def topic(self, value: object, key: str) -> Topic:
-        m = self.mapping(value, key, _TOPIC_KEYS)
-        lists = {n: self.texts(m[n], f"{key}.{n}") if n in m else () for n in ("any", "all", "none")}
-        measures = self.mapping(m.get("measures", {}), f"{key}.measures", frozenset(m.get("measures", {})))
-        for term in (*lists["any"], *lists["all"], *lists["none"]):
+        f = self.fields(value, "topic", key)
+        for term in (*f["any"], *f["all"], *f["none"]):
             try:
                 check_term(term)
             except ValueError as exc:
                 raise self.fail(key, f"bad term {term!r}: {exc}") from None
-        if not lists["any"]:
-            raise self.fail(f"{key}.any", "a topic needs at least one `any` term")
-        cues = tuple((str(n), self.texts(c, f"{key}.measures.{n}")) for n, c in measures.items())
-        return Topic(self.text(m, "name", key), lists["any"], lists["all"], lists["none"], cues)
+        measures = f["measures"].items()
+        cues = tuple((str(n), self.typed(c, "texts", f"{key}.measures.{n}")) for n, c in measures)
+        return Topic(f["name"], f["any"], f["all"], f["none"], cues)
 
     def seen(self, value: object, key: str) -> Seen:
-        m = self.mapping(value, key, _OBS_KEYS)
-        kind = self.choice(m.get("kind", "article"), OBS_KINDS, f"{key}.kind")
-        paragraphs = self.texts(m.get("paragraphs"), f"{key}.paragraphs")
-        age = self.seconds(m.get("age", DEFAULT_AGE), f"{key}.age")
-        source = self.text(m, "source", key)
-        return Seen(source, self.text(m, "url", key), kind, m.get("title", ""), paragraphs, age)
+        f = self.fields(value, "observation", key)
+        self.one_of(f["kind"], ("article", "page"), f"{key}.kind")
+        return Seen(f["source"], f["url"], f["kind"], f["title"], f["paragraphs"], f["age"])
 
-    def expected(self, value: object, key: str, topics: set[str], urls: set[str]) -> Expected:
-        m = self.mapping(value, key, _EXPECT_KEYS)
-        topic = self.choice(self.text(m, "topic", key), sorted(topics), f"{key}.topic")
-        url = self.choice(self.text(m, "url", key), sorted(urls), f"{key}.url")
-        kind = self.choice(self.text(m, "kind", key), KINDS, f"{key}.kind")
-        says = self.texts(m.get("says", []), f"{key}.says")
-        return Expected(topic, kind, url, says, self.texts(m.get("not_says", []), f"{key}.not_says"))
+    def expected(self, value: object, key: str, topics: list[str], urls: list[str]) -> Expected:
+        f = self.fields(value, "expectation", key)
+        self.one_of(f["topic"], topics, f"{key}.topic")
+        self.one_of(f["kind"], KINDS, f"{key}.kind")
+        self.one_of(f["url"], urls, f"{key}.url")  # an alert names the page it came from
+        return Expected(f["topic"], f["kind"], f["url"], f["says"], f["not_says"])
 
-    def step(self, value: object, key: str, category: str, topics: set[str]) -> Step:
-        m = self.mapping(value, key, _STEP_KEYS)
-        observe = m.get("observe")
-        if not isinstance(observe, list) or not observe:
-            raise self.fail(f"{key}.observe", "expected a non-empty list of observations")
-        seen = tuple(self.seen(o, f"{key}.observe[{i}]") for i, o in enumerate(observe))
-        baseline = m.get("baseline", False) is True
-        if "expect" not in m and not baseline:
+    def step(self, value: object, key: str, category: str, topics: list[str]) -> Step:
+        f = self.fields(value, "step", key)
+        seen = tuple(self.seen(o, f"{key}.observe[{i}]") for i, o in enumerate(f["observe"]))
+        if f["expect"] is None and not f["baseline"]:
             raise self.fail(key, "every step but a baseline says what it expects (`expect: []`)")
-        if not isinstance(m.get("expect", []), list):
-            raise self.fail(f"{key}.expect", "expected a list")
-        urls = {s.url for s in seen}
+        urls = [s.url for s in seen]
+        raw = f["expect"] or []
         expect = tuple(
-            self.expected(e, f"{key}.expect[{i}]", topics, urls)
-            for i, e in enumerate(m.get("expect", []))
+            self.expected(e, f"{key}.expect[{i}]", topics, urls) for i, e in enumerate(raw)
         )
-        if baseline and expect:
+        if f["baseline"] and expect:
             raise self.fail(key, "a baseline step sends nothing, so it cannot expect alerts")
-        step_category = self.choice(m.get("category", category), CATEGORIES, f"{key}.category")
-        return Step(seen, expect, step_category, baseline)
+        category = self.one_of(f["category"] or category, CATEGORIES, f"{key}.category")
+        return Step(seen, expect, category, f["baseline"])
 
     def case(self, value: object, key: str, category: str, topics: tuple[Topic, ...]) -> Case:
-        m = self.mapping(value, key, _CASE_KEYS)
-        name = self.text(m, "name", key)
-        key = f"{key}({name})"
-        if "topics" in m:
-            topics = self.topics(m["topics"], f"{key}.topics")
-        category = self.choice(m.get("category", category), CATEGORIES, f"{key}.category")
-        steps = m.get("steps")
-        if not isinstance(steps, list) or not steps:
-            raise self.fail(f"{key}.steps", "expected a non-empty list of steps")
-        names = {t.name for t in topics}
-        built = tuple(self.step(s, f"{key}.steps[{i}]", category, names) for i, s in enumerate(steps))
-        max_age = self.seconds(m.get("max_age", FetchSettings().max_age), f"{key}.max_age")
-        return Case(name, Path(self.path).name, category, topics, built, max_age)
-
-    def topics(self, value: object, key: str) -> tuple[Topic, ...]:
-        if not isinstance(value, list) or not value:
-            raise self.fail(key, "expected a non-empty list of topics")
-        return tuple(self.topic(t, f"{key}[{i}]") for i, t in enumerate(value))
+        f = self.fields(value, "case", key)
+        key = f"{key}({f['name']})"
+        if f["topics"] is not None:
+            topics = self.topics(f["topics"], f"{key}.topics")
+        category = self.one_of(f["category"] or category, CATEGORIES, f"{key}.category")
+        names = [t.name for t in topics]
+        steps = tuple(
+            self.step(s, f"{key}.steps[{i}]", category, names) for i, s in enumerate(f["steps"])
+        )
+        return Case(f["name"], Path(self.path).name, category, topics, steps, f["max_age"])
 
 
 def load_case_file(path: Path) -> list[Case]:
     """The cases of one YAML file, validated; ConfigError naming the file and key otherwise."""
-    reader = _Reader(str(path))
+    reader = _Reader(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise reader.fail("", f"cannot read case file: {exc}") from None
-    m = reader.mapping(data, "(top)", _FILE_KEYS)
-    category = reader.choice(m.get("category", ""), CATEGORIES, "category")
-    topics = reader.topics(m["topics"], "topics") if "topics" in m else DEFAULT_TOPICS
-    cases = m.get("cases")
-    if not isinstance(cases, list) or not cases:
-        raise reader.fail("cases", "expected a non-empty list of cases")
-    return [reader.case(c, f"cases[{i}]", category, topics) for i, c in enumerate(cases)]
+    f = reader.fields(data, "file", "")
+    category = reader.one_of(f["category"], CATEGORIES, "category")
+    topics = reader.topics(f["topics"], "topics") if f["topics"] is not None else DEFAULT_TOPICS
+    return [reader.case(c, f"cases[{i}]", category, topics) for i, c in enumerate(f["cases"])]
 
 
 def load_cases(directory: Path = CASES_DIR) -> list[Case]:
     """Every case of every ``*.yaml`` file in `directory`, in file order; names must be unique."""
     cases = [c for p in sorted(directory.glob("*.yaml")) for c in load_case_file(p)]
+    if not cases:
+        raise ConfigError("no case files (*.yaml)", path=str(directory))
     seen: set[str] = set()
     for case in cases:
         if case.name in seen:
@@ -304,27 +311,28 @@ def _agrees(e: Expected, a: Alert, strict: bool) -> bool:
     return not strict or a.kind == e.kind or (e.kind == "figure" and a.figure)
 
 
+def _pair(
+    expected: Sequence[Expected], left: list[Alert], strict: bool
+) -> tuple[list[tuple[Expected, Alert]], list[Expected]]:
+    """Pair each label with the first agreeing alert left, which it takes out of `left`."""
+    pairs: list[tuple[Expected, Alert]] = []
+    unpaired: list[Expected] = []
+    for e in expected:
+        a = next((a for a in left if _agrees(e, a, strict)), None)
+        if a is None:
+            unpaired.append(e)
+        else:
+            left.remove(a)
+            pairs.append((e, a))
+    return pairs, unpaired
+
+
 def score_step(expected: Sequence[Expected], produced: Sequence[Alert]) -> StepScore:
     """Pair labels with alerts: first on (topic, url, kind), then what is left on (topic, url)."""
-    score = StepScore()
     left = list(produced)
-    rest: list[Expected] = []
-    for e in expected:
-        a = next((a for a in left if _agrees(e, a, strict=True)), None)
-        if a is None:
-            rest.append(e)
-            continue
-        left.remove(a)
-        score.hits.append((e, a))
-    for e in rest:
-        a = next((a for a in left if _agrees(e, a, strict=False)), None)
-        if a is None:
-            score.missed.append(e)
-            continue
-        left.remove(a)
-        score.wrong_kind.append((e, a))
-    score.extra = left
-    return score
+    hits, rest = _pair(expected, left, strict=True)
+    wrong_kind, missed = _pair(rest, left, strict=False)
+    return StepScore(hits, missed, left, wrong_kind)
 
 
 def text_problems(e: Expected, a: Alert) -> list[str]:
@@ -366,7 +374,9 @@ class Tally:
         tp = self.tp + (self.wrong_kind if lenient else 0)
         fp = self.fp + (0 if lenient else self.wrong_kind)
         fn = self.fn + (0 if lenient else self.wrong_kind)
-        p = tp / (tp + fp) if tp + fp else None
+        # A category with nothing to find (cosmetic, off_topic) has no precision: its score is
+        # the share of quiet steps that stayed quiet.
+        p = tp / (tp + fp) if tp + fp and self.expected else None
         r = tp / (tp + fn) if tp + fn else None
         f1 = 2 * p * r / (p + r) if p is not None and r is not None and p + r else None
         if p is not None and r is not None and not p + r:
@@ -471,7 +481,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     seconds = time.perf_counter() - started
     steps = sum(len(c.steps) for c in cases)
-    print(f"newswatch alert evaluation: {len(cases)} cases, {steps} steps, {seconds:.1f} s\n")
+    t = report.total
+    print(
+        f"newswatch alert evaluation: {len(cases)} cases, {steps} steps, {t.expected} expected "
+        f"alerts, {t.quiet_steps} steps that must stay quiet; {seconds:.1f} s\n"
+    )
     print(format_report(report))
     if args.json:
         print(json.dumps(summary(report, seconds), separators=(",", ":")))

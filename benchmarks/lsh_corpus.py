@@ -33,9 +33,37 @@ _MAX_PHRASE = 6
 _MAX_PHRASES_PER_STORY = 40  # of 100 segments, 20 on average; more than 40 has odds ~1e-6
 _BLOCK = 256  # stories whose phrase signatures are gathered at once (~10 MB)
 _SYLLABLES = (
-    "ka ri to ven mal sor du lin pe ra mo tek ur is an bel gor fi na zu lo vek tra sen pol dar "
-    "min ost rev ko"
-).split()
+    "ka",
+    "ri",
+    "to",
+    "ven",
+    "mal",
+    "sor",
+    "du",
+    "lin",
+    "pe",
+    "ra",
+    "mo",
+    "tek",
+    "ur",
+    "is",
+    "an",
+    "bel",
+    "gor",
+    "fi",
+    "na",
+    "zu",
+    "lo",
+    "vek",
+    "tra",
+    "sen",
+    "pol",
+    "dar",
+    "min",
+    "ost",
+    "rev",
+    "ko",
+)
 _STAMP_LINE = "Updated 25 February 2022, 14:05 GMT"
 
 IntArray = NDArray[np.int64]

@@ -1,4 +1,4 @@
-"""Cost per lookup of the near-duplicate story search as history grows: the store's LSH bands against a full scan.
+"""Cost per lookup of the near-duplicate story search as history grows: LSH bands vs a full scan.
 
 Run from the repository root:
 
@@ -34,205 +34,53 @@ import gc
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
-from sqlalchemy import create_engine, event, insert, select, text, tuple_
+from sqlalchemy import Select, bindparam, create_engine, select, union_all
 from sqlalchemy.engine import Engine, make_url
 
 from benchmarks import lsh_corpus as corpus_mod
 from benchmarks.lsh_corpus import Corpus
+from benchmarks.lsh_fixture import (
+    ALL_SIGNATURES,
+    CHUNK,
+    SEED,
+    TOPIC,
+    Backend,
+    Found,
+    Lookup,
+    background,
+    build,
+    elapsed,
+    make_lookups,
+    progress,
+)
+from benchmarks.lsh_report import paragraphs_label, print_report, summarize
 from newswatch.schema import stories, story_bands
 from newswatch.similarity import (
-    STORY_THRESHOLD,
+    BANDS,
     Signature,
     band_keys,
     estimate_jaccard,
     signature_from_bytes,
-    signature_to_bytes,
 )
-from newswatch.store import Store
 
-TOPIC = "bench-topic"
-SEED = 2022
 SIZES = {"full": (10_000, 1_000_000), "small": (10_000, 100_000)}
-CHUNK = 2_000  # stories generated, keyed and inserted at a time
-BAND_BATCH = 200_000
-_START = time.perf_counter()
 
 
-def progress(message: str) -> None:
-    print(f"[{time.perf_counter() - _START:6.1f}s] {message}", flush=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    signature: Signature
-    target: int | None  # id of the stored story this article copies; None for a new story
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    story_id: int | None
-    similarity: float
-    candidates: int
-
-
-@dataclass
-class Backend:
-    """One store under test and what was measured on it."""
-
-    label: str
-    store: Store
-    count: int
-    db_bytes: int | None
-    ids: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    matrix: NDArray[np.uint64] = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint64))
-    times: dict[str, list[float]] = field(default_factory=dict)
-    found: dict[str, list[tuple[Lookup, Found]]] = field(default_factory=dict)
-
-
-# --- the fixture -------------------------------------------------------------------------------
-
-
-def make_lookups(corpus: Corpus, count: int, small: int) -> tuple[list[Lookup], dict[int, Any]]:
-    """Alternating near-duplicate and new articles, and the real-text stories they copy."""
-    pick = np.random.default_rng([SEED, 1])
-    chosen = sorted(pick.choice(small, size=count // 2, replace=False).tolist())
-    targets: dict[int, Any] = {}
-    lookups: list[Lookup] = []
-    for n, index in enumerate(chosen):
-        rng = np.random.default_rng([SEED, 2, index])
-        original = corpus_mod.story(corpus, rng)
-        targets[index] = corpus_mod.text_signature(corpus_mod.render(original, rng))
-        copy = corpus_mod.near_duplicate(corpus, original, rng)
-        lookups.append(Lookup(corpus_mod.text_signature(corpus_mod.render(copy, rng)), index + 1))
-        fresh = np.random.default_rng([SEED, 3, n])
-        lookups.append(Lookup(_text_story(corpus, fresh), None))
-    return lookups, targets
-
-
-def _text_story(corpus: Corpus, rng: np.random.Generator) -> Signature:
-    return corpus_mod.text_signature(corpus_mod.render(corpus_mod.story(corpus, rng), rng))
-
-
-def _fast_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # Fixture only, the file is thrown away: no durability, a rollback journal rather than the
-    # store's WAL (which would hold a second copy of the whole load on disk), a big cache, and
-    # no foreign-key checks, because the ids are assigned here and hold by construction.
-    cur = dbapi_conn.cursor()
-    for pragma in ("journal_mode=DELETE", "synchronous=OFF", "foreign_keys=OFF"):
-        cur.execute(f"PRAGMA {pragma}")
-    cur.execute("PRAGMA cache_size=-262144")
-    cur.close()
-
-
-def fill(url: str, corpus: Corpus, count: int, targets: dict[int, Any]) -> None:
-    """Write ``count`` stories and their 32 band rows each, as save_observation would.
-
-    Filling 200k stories one observation at a time would take most of an hour, so this is a
-    bulk load in one transaction: stories with Core ``insert()`` executemany, band rows sorted
-    by the primary key and inserted in big batches (on SQLite through the DBAPI's executemany
-    of the compiled insert, twice as fast as binding dicts). Story i is the same in every store,
-    so the small store's stories are the big one's first ones.
-    """
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _fast_pragmas)
-    try:
-        with engine.begin() as conn:
-            keys = []
-            for start in range(0, count, CHUNK):
-                sigs = _chunk_signatures(corpus, start, min(CHUNK, count - start), targets)
-                conn.execute(insert(stories), _story_rows(start, sigs))
-                keys.append(np.array([band_keys(s) for s in sigs], dtype=np.int64))
-                if (start // CHUNK) % 20 == 19:
-                    progress(f"  {start + len(sigs):,} stories written")
-            _insert_bands(conn, np.concatenate(keys))
-    finally:
-        engine.dispose()
-
-
-def _chunk_signatures(
-    corpus: Corpus, start: int, size: int, targets: dict[int, Any]
-) -> NDArray[np.uint64]:
-    sigs = corpus_mod.model_signatures(corpus, np.random.default_rng([SEED, 0, start]), size)
-    for index in range(start, start + size):
-        if index in targets:
-            sigs[index - start] = targets[index]
-    return sigs
-
-
-def _story_rows(start: int, sigs: NDArray[np.uint64]) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
-    return [
-        {
-            "id": start + i + 1,
-            "topic": TOPIC,
-            "development_id": None,
-            "url": f"https://bench.invalid/story/{start + i + 1}",
-            "title": f"story {start + i + 1}",
-            "created": now,
-            "signature": signature_to_bytes(sig),
-        }
-        for i, sig in enumerate(sigs)
-    ]
-
-
-def _insert_bands(conn: Any, keys: NDArray[np.int64]) -> None:
-    count, bands = keys.shape
-    band = np.tile(np.arange(bands, dtype=np.int64), count)
-    story = np.repeat(np.arange(1, count + 1, dtype=np.int64), bands)
-    flat = keys.ravel()
-    order = np.lexsort((story, flat, band))
-    band, flat, story = band[order].tolist(), flat[order].tolist(), story[order].tolist()
-    raw = conn.dialect.name == "sqlite"
-    sql = str(insert(story_bands).compile(dialect=conn.dialect))
-    for start in range(0, len(band), BAND_BATCH):
-        part = zip(band[start : start + BAND_BATCH], flat[start:], story[start:], strict=False)
-        if raw:
-            conn.exec_driver_sql(sql, [(TOPIC, b, k, s) for b, k, s in part])
-        else:
-            rows = [{"topic": TOPIC, "band": b, "key": k, "story_id": s} for b, k, s in part]
-            conn.execute(insert(story_bands), rows)
-
-
-def build(url: str, label: str, corpus: Corpus, count: int, targets: dict[int, Any]) -> Backend:
-    """A store made by Store.open, filled, then reopened by Store.open as newswatch would."""
-    progress(f"{label}: filling {count:,} stories")
-    Store.open(url).close()
-    fill(url, corpus, count, targets)
-    store = Store.open(url)
-    if store.engine.dialect.name == "postgresql":
-        with store.engine.begin() as conn:  # autovacuum would do it soon after a real load
-            conn.exec_driver_sql("ANALYZE stories; ANALYZE story_bands")
-    path = make_url(url).database if store.engine.dialect.name == "sqlite" else None
-    size = os.path.getsize(path) if path else None
-    backend = Backend(label, store, count, size)
-    started = time.perf_counter()
-    backend.ids, backend.matrix = load_matrix(store)
-    progress(f"{label}: ready; all signatures read in {time.perf_counter() - started:.2f}s")
-    return backend
-
-
-# --- the methods -------------------------------------------------------------------------------
-
-
-def _best(sig: Signature, rows: Sequence[tuple[int, bytes]]) -> Found:
-    best_id, best_sim = None, 0.0
+def _best(sig: Signature, rows: Iterable[tuple[int, bytes]]) -> Found:
+    best_id, best_sim, count = None, 0.0, 0
     for story_id, data in rows:
+        count += 1
         sim = estimate_jaccard(sig, signature_from_bytes(data))
         if sim > best_sim:
             best_id, best_sim = story_id, sim
-    return Found(best_id, best_sim, len(rows))
+    return Found(best_id, best_sim, count)
 
 
 def lsh_store(backend: Backend, sig: Signature) -> Found:
@@ -241,27 +89,32 @@ def lsh_store(backend: Backend, sig: Signature) -> Found:
     return _best(sig, [(c.id, c.signature) for c in candidates])
 
 
+def _one_query() -> Select[Any]:
+    # One UNION ALL arm per band, each an equality search on the primary key, built once. A
+    # (band, key) IN (...) row-value test looks tidier, but SQLite then searches on topic only
+    # and reads the topic's whole index: 7x slower at 100k paragraphs than at 10k.
+    arms = [
+        select(story_bands.c.story_id).where(
+            story_bands.c.topic == bindparam("topic"),
+            story_bands.c.band == bindparam(f"b{i}"),
+            story_bands.c.key == bindparam(f"k{i}"),
+        )
+        for i in range(BANDS)
+    ]
+    return select(stories.c.id, stories.c.signature).where(stories.c.id.in_(union_all(*arms)))
+
+
+ONE_QUERY = _one_query()
+
+
 def lsh_one_query(backend: Backend, sig: Signature) -> Found:
-    """The same candidates in one statement: (band, key) IN (...) under a join to stories."""
-    pairs = list(enumerate(band_keys(sig)))
-    matching = (
-        select(story_bands.c.story_id)
-        .where(story_bands.c.topic == TOPIC)
-        .where(tuple_(story_bands.c.band, story_bands.c.key).in_(pairs))
-    )
-    query = select(stories.c.id, stories.c.signature).where(stories.c.id.in_(matching))
+    """The same candidates in one statement, prepared once: a proposal for the store."""
+    params: dict[str, Any] = {"topic": TOPIC}
+    for band, key in enumerate(band_keys(sig)):
+        params[f"b{band}"], params[f"k{band}"] = band, key
     with backend.store.engine.begin() as conn:
-        rows = [(r.id, r.signature) for r in conn.execute(query)]
+        rows = [(r.id, r.signature) for r in conn.execute(ONE_QUERY, params)]
     return _best(sig, rows)
-
-
-def load_matrix(store: Store) -> tuple[NDArray[np.int64], NDArray[np.uint64]]:
-    query = select(stories.c.id, stories.c.signature).where(stories.c.topic == TOPIC)
-    with store.engine.begin() as conn:
-        rows = conn.execute(query).all()
-    ids = np.array([r.id for r in rows], dtype=np.int64)
-    matrix = np.frombuffer(b"".join(r.signature for r in rows), dtype="<u8")
-    return ids, matrix.astype(np.uint64).reshape(len(rows), -1)
 
 
 def scan_memory(backend: Backend, sig: Signature) -> Found:
@@ -273,29 +126,31 @@ def scan_memory(backend: Backend, sig: Signature) -> Found:
 
 def scan_store(backend: Backend, sig: Signature) -> Found:
     """Baseline as the store would run it: read every signature of the topic, compare each."""
-    query = select(stories.c.id, stories.c.signature).where(stories.c.topic == TOPIC)
     with backend.store.engine.begin() as conn:
-        return _best(sig, [(r.id, r.signature) for r in conn.execute(query)])
+        rows = conn.execution_options(yield_per=CHUNK).execute(ALL_SIGNATURES)
+        return _best(sig, ((r.id, r.signature) for r in rows))
 
 
 Method = Callable[[Backend, Signature], Found]
+
+
 METHODS: dict[str, Method] = {
     "Store.story_candidates": lsh_store,
     "LSH in one query (proposal)": lsh_one_query,
     "scan, in memory (numpy)": scan_memory,
     "scan, from the store": scan_store,
 }
+
+
 SLOW = "scan, from the store"
-
-
-# --- measuring ---------------------------------------------------------------------------------
 
 
 def measure(backends: list[Backend], lookups: list[Lookup], slow_lookups: int) -> None:
     """Time every method on every lookup, alternating which store goes first."""
     for b in backends:  # warm-up: compiled statements, cached pages, numpy dispatch
-        for method in METHODS.values():
-            method(b, lookups[0].signature)
+        for name, method in METHODS.items():
+            if name != SLOW:
+                method(b, lookups[0].signature)
     gc.collect()
     for n, lookup in enumerate(lookups):
         order = backends if n % 2 == 0 else backends[::-1]
@@ -311,48 +166,139 @@ def measure(backends: list[Backend], lookups: list[Lookup], slow_lookups: int) -
             progress(f"  {n + 1} lookups done")
 
 
-def quantiles(values: list[float]) -> tuple[float, float]:
-    """Median and 90th percentile, in milliseconds."""
-    if len(values) < 2:
-        return values[0] * 1e3, values[0] * 1e3
-    return statistics.median(values) * 1e3, statistics.quantiles(values, n=10)[-1] * 1e3
+def agree(backend: Backend, first: str, second: str) -> bool:
+    """Whether two methods found the same story, similarity and candidates for every lookup."""
+    return [f for _, f in backend.found[first]] == [f for _, f in backend.found[second]]
 
 
-def outcome(found: list[tuple[Lookup, Found]]) -> dict[str, Any]:
-    """Near-duplicates whose best match is the copied story, new articles matched anyway."""
-    dups = [(lk, f) for lk, f in found if lk.target is not None]
-    new = [(lk, f) for lk, f in found if lk.target is None]
-    hits = sum(f.story_id == lk.target and f.similarity >= STORY_THRESHOLD for lk, f in dups)
-    return {
-        "near_duplicates": len(dups),
-        "found": hits,
-        "recall": hits / len(dups) if dups else None,
-        "new": len(new),
-        "false_matches": sum(f.similarity >= STORY_THRESHOLD for _, f in new),
-        "candidates_dup": statistics.fmean(f.candidates for _, f in dups) if dups else 0.0,
-        "candidates_new": statistics.fmean(f.candidates for _, f in new) if new else 0.0,
+def run_backend(
+    kind: str,
+    url_for: Callable[[str], str],
+    corpus: Corpus,
+    sizes: tuple[int, int],
+    lookups: tuple[list[Lookup], dict[int, Any]],
+    store_scans: int,
+) -> dict[str, Any]:
+    """Build both stores, time every method in both, print and return the summary."""
+    backends: list[Backend] = []
+    try:
+        for count in sizes:
+            label = paragraphs_label(count)
+            backends.append(build(url_for(label), f"{kind} {label}", corpus, count, lookups[1]))
+            backends[-1].label = label
+        progress(f"{kind}: timing {len(lookups[0])} lookups in both stores")
+        measure(backends, lookups[0], store_scans)
+        summary = summarize(backends[0], backends[1])
+        summary["lsh_methods_agree"] = all(agree(b, *list(METHODS)[:2]) for b in backends)
+        print_report(summary, backends[0], backends[1])
+        if not summary["lsh_methods_agree"]:
+            print("  WARNING: the one-query lookup found other candidates than the store's")
+        return summary
+    finally:
+        for b in backends:
+            b.store.close()
+
+
+@contextmanager
+def pg_schemas(url: str) -> Iterator[Callable[[str], str]]:
+    """Scratch schemas in $PGURL's database, one per store, dropped on the way out."""
+    engine: Engine = create_engine(url)
+    prefix = f"newswatch_lsh_bench_{os.getpid()}_"
+    made: list[str] = []
+
+    def url_for(label: str) -> str:
+        name = prefix + label.lower()
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+        made.append(name)
+        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={name}"})
+        return scoped.render_as_string(hide_password=False)
+
+    try:
+        yield url_for
+    finally:
+        with engine.begin() as conn:
+            for name in made:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        engine.dispose()
+
+
+def prepare(
+    corpus: Corpus, count: int, small: int
+) -> tuple[tuple[list[Lookup], dict[int, Any]], dict[str, float]]:
+    """The lookups and their targets, and the facts about them that the results depend on."""
+    made = make_lookups(corpus, count, small)
+    texts = [corpus_mod.render(corpus_mod.story(corpus, rng), rng) for rng in _rngs(50)]
+    spent = []
+    for article in texts:
+        started = time.perf_counter()
+        corpus_mod.text_signature(article)
+        spent.append(time.perf_counter() - started)
+    originals = sorted(lk.original for lk in made[0] if lk.target is not None)
+    bg = background(corpus, made[1])
+    progress(
+        f"{len(made[0])} lookups ready; article_shingles + minhash of an article "
+        f"{statistics.median(spent) * 1e3:.2f} ms (any history size; not in the times below)"
+    )
+    progress(
+        f"near-duplicates vs their originals, estimated J: min {originals[0]:.2f}, median "
+        f"{statistics.median(originals):.2f}, max {originals[-1]:.2f}"
+    )
+    progress(
+        f"unrelated stories, estimated J: text mean {bg['text_mean']:.3f} p99 "
+        f"{bg['text_p99']:.3f} max {bg['text_max']:.3f}; model mean {bg['model_mean']:.3f} "
+        f"p99 {bg['model_p99']:.3f} max {bg['model_max']:.3f}"
+    )
+    facts = {
+        "signature_ms": round(statistics.median(spent) * 1e3, 3),
+        "near_duplicate_j_min": originals[0],
+        "near_duplicate_j_median": statistics.median(originals),
+        **bg,
     }
+    return made, facts
 
 
-def query_plan(store: Store) -> str:
-    """How the database runs Store.story_candidates' per-band SELECT."""
-    sql = 'SELECT story_id FROM story_bands WHERE topic = :t AND band = :b AND "key" = :k'
-    sqlite = store.engine.dialect.name == "sqlite"
-    with store.engine.begin() as conn:
-        rows = conn.execute(
-            text(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql),
-            {"t": TOPIC, "b": 3, "k": 12345},
-        ).all()
-    return " | ".join(str(r[-1]) for r in rows)
+def _rngs(count: int) -> list[np.random.Generator]:
+    return [np.random.default_rng([SEED, 4, i]) for i in range(count)]
 
 
-def index_sizes(store: Store) -> dict[str, int]:
-    """Bytes per table and index, where SQLite has the dbstat table."""
-    if store.engine.dialect.name != "sqlite":
-        return {}
-    with store.engine.begin() as conn:
-        try:
-            rows = conn.exec_driver_sql("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
-            return {str(name): int(size) for name, size in rows}
-        except Exception:  # dbstat is a compile-time option of SQLite
-            return {}
+def run_postgresql(url: str, corpus: Corpus, sizes: tuple[int, int], *rest: Any) -> Any:
+    """The same on $PGURL; a failure is reported, not raised, the SQLite results stand."""
+    try:
+        with pg_schemas(url) as url_for:
+            return run_backend("postgresql", url_for, corpus, sizes, *rest)
+    except Exception as exc:  # noqa: BLE001 - an optional part must not lose the main results
+        progress(f"PostgreSQL run failed: {exc.__class__.__name__}: {exc}")
+        return {"error": f"{exc.__class__.__name__}: {exc}"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--lookups", type=int, default=300, help="fresh articles (even)")
+    parser.add_argument("--store-scans", type=int, default=2, help="lookups for the slow scan")
+    parser.add_argument("--json", action="store_true", help="a one-line JSON summary at the end")
+    args = parser.parse_args(argv)
+    small, big = (p // corpus_mod.PARAGRAPHS for p in SIZES[args.size])
+    corpus = corpus_mod.make_corpus(SEED)
+    lookups, facts = prepare(corpus, max(4, min(args.lookups, 2 * small)) // 2 * 2, small)
+    summary: dict[str, Any] = {"size": args.size, "lookups": len(lookups[0]), "corpus": facts}
+    rest = ((small, big), lookups, args.store_scans)
+    with tempfile.TemporaryDirectory(prefix="newswatch-lsh-") as tmp:
+        summary["sqlite"] = run_backend(
+            "sqlite", lambda label: f"sqlite:///{tmp}/{label}.db", corpus, *rest
+        )
+    pg_url = os.environ.get("PGURL")
+    if pg_url:
+        summary["postgresql"] = run_postgresql(pg_url, corpus, *rest)
+    else:
+        progress("PGURL not set: PostgreSQL skipped")
+    summary["elapsed_s"] = round(elapsed(), 1)
+    progress("done")
+    if args.json:
+        print(json.dumps(summary, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

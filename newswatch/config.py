@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import soupsieve
 import yaml
@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from newswatch.errors import ConfigError
 from newswatch.matching import check_term
 from newswatch.models import SOURCE_KINDS, Channel, Config, FetchSettings, Source, Topic
+from newswatch.redact import describe, format_duration, mask_url  # CLI, flows, tests import here
 
 __all__ = [
     "DEFAULT_STORE",
@@ -64,16 +65,8 @@ _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _VAR = re.compile(r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_]\w*)(?::-(?P<fallback>[^}]*))?\})?")
 _DAILY = re.compile(r"daily (\d{1,2}):(\d{2})")
 _APPRISE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
-_HOSTNAME = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+|localhost|\[[0-9A-Fa-f:.]+\]")
 _FLOW_BRACKET = re.compile(r"[\[\]{}]")
 _CRON_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
-# Query parameters of apprise URLs that name recipients or formatting, never credentials.
-_SAFE_QUERY_KEYS = frozenset(
-    {"to", "cc", "bcc", "from", "name", "format", "overflow", "subject", "mode", "lang",
-     "priority", "tags", "channel", "channels", "footer", "image", "avatar", "verify", "smtp",
-     "port", "secure", "reply"}
-)  # fmt: skip
-_SECRET_QUERY_KEY = re.compile(r"key|token|secret|pass|auth|sig|session|credential", re.I)
 
 
 class DurationError(ConfigError, ValueError):
@@ -100,14 +93,6 @@ def parse_duration(value: object) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise DurationError(f"not a duration: {value!r} (must be zero or more seconds)")
     return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest of ``3d``, ``24h``... that says exactly `seconds`."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
 
 
 def parse_digest(value: str) -> str:
@@ -487,77 +472,3 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     names = [t.name for t in topics]
     channels = _entries(data, "channels", ctx, lambda m, k, seen: _channel(m, k, names, seen, ctx))
     return Config(ctx.path, _store(data.get("store"), ctx), defaults, sources, topics, channels)
-
-
-# --- printing ---------------------------------------------------------------------------------
-
-
-def _mask_query(query: str, keep: Callable[[str], bool]) -> str:
-    pairs = (pair.partition("=") for pair in query.split("&"))
-    return "&".join(k + eq + (v if not eq or keep(unquote(k)) else "***") for k, eq, v in pairs)
-
-
-def mask_url(url: str) -> str:
-    """An apprise URL fit to print: scheme, hostname and recipients kept, credentials masked."""
-    scheme, sep, _ = url.partition("://")
-    if not sep or not scheme:
-        return "***"
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return f"{scheme}://***"
-    _, at, hostport = parts.netloc.rpartition("@")
-    host, _, port = hostport.partition(":") if "]" not in hostport else (hostport, "", "")
-    # A bare word in the host position is a token (slack://TOKEN/...), not a host.
-    shown = (host + (f":{port}" if port.isdigit() else "")) if _HOSTNAME.fullmatch(host) else "***"
-    # Path segments of apprise URLs are mostly tokens; "#channel" and "@user" are not secret.
-    path = "/".join(s if not s or s[0] in "#@" else "***" for s in parts.path.split("/"))
-    text = f"{scheme}://{'***@' if at else ''}{shown}{path}"
-    if parts.query:
-        text += "?" + _mask_query(parts.query, lambda k: k.lower() in _SAFE_QUERY_KEYS)
-    if parts.fragment:
-        text += "#" + (parts.fragment if re.fullmatch(r"[\w.-]+", parts.fragment) else "***")
-    return text
-
-
-def _mask_source_url(url: str) -> str:
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    netloc = f"***@{netloc}" if "@" in parts.netloc else netloc
-    query = _mask_query(parts.query, lambda k: not _SECRET_QUERY_KEY.search(k))
-    return parts._replace(netloc=netloc, query=query).geturl()
-
-
-def _describe_topic(topic: Topic) -> list[str]:
-    lines = [f"  {topic.name}"]
-    for label, terms in (("any", topic.any), ("all", topic.all), ("none", topic.none)):
-        if terms:
-            lines.append(f"    {label + ':':<9} {', '.join(terms)}")
-    if topic.measures:
-        listed = "; ".join(f"{name} ({', '.join(cues)})" for name, cues in topic.measures)
-        lines.append(f"    measures: {listed}")
-    return lines
-
-
-def describe(config: Config) -> str:
-    """What ``newswatch check`` prints: sources, topics and channels, with secrets masked."""
-    lines = [f"config: {config.path}", f"store: {make_url(config.store).render_as_string()}"]
-    width = max(len(s.name) for s in config.sources)
-    lines.append(f"sources ({len(config.sources)}):")
-    for s in config.sources:
-        links = f"  links: {s.links}" if s.links else ""
-        every = format_duration(s.settings.interval)
-        lines.append(
-            f"  {s.name:<{width}}  {s.kind:<7}  {_mask_source_url(s.url)}  every {every}{links}"
-        )
-    lines.append(f"topics ({len(config.topics)}):")
-    for topic in config.topics:
-        lines.extend(_describe_topic(topic))
-    lines.append(f"channels ({len(config.channels)}):" if config.channels else "channels: none")
-    width = max([len(c.name) for c in config.channels], default=0)
-    for c in config.channels:
-        when = f"digest {c.digest}" if c.digest else "instant"
-        lines.append(
-            f"  {c.name:<{width}}  {mask_url(c.url)}  topics: {', '.join(c.topics)}  {when}"
-        )
-    return "\n".join(lines) + "\n"

@@ -1,6 +1,8 @@
 """Reads the figures a topic tracks ("more than half a million people have fled") out of sentences.
 
-Rules (SPEC 4), chosen so that a missed reading is cheaper than a false figure alert:
+numbers.py reads how each number is written; here the sentence around it decides whether it is
+a reading, and of which measure. The rules (SPEC 4) are chosen so that a missed reading is
+cheaper than a false figure alert:
 
 - A reading is a number with at most MAX_GAP_WORDS (6) words between it and a cue term of the
   measure, either side, in one clause: ``; ( ) — – . ? !`` and a spaced hyphen stop the search.
@@ -33,16 +35,24 @@ import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from itertools import accumulate
 
 from newswatch.matching import Term
+from newswatch.numbers import (
+    MAX_CHARS,
+    NUMBER_WORDS,
+    QUALIFIERS,
+    STARTS,
+    Expr,
+    Tokens,
+    number_at,
+    parse_number,
+)
 
 __all__ = ["Figure", "MeasureSpec", "compile_measures", "find_figures", "format_figure"]
 __all__ += ["parse_number", "same_value", "MAX_CHARS", "MAX_GAP_WORDS"]
 
 MAX_GAP_WORDS = 6
-MAX_CHARS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,34 +108,6 @@ def _w(spec: str) -> frozenset[str]:
     return frozenset(spec.split())
 
 
-def _numbered(spec: str, start: int, step: int) -> dict[str, int]:
-    return {w: step * n for n, w in enumerate(spec.split(), start)}
-
-
-_SMALL = _numbered("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-                   "fourteen fifteen sixteen seventeen eighteen nineteen", 0, 1)  # fmt: skip
-_TENS = _numbered("twenty thirty forty fifty sixty seventy eighty ninety", 2, 10)
-_BIG = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-_FRACTIONS = {"half": Decimal("0.5"), "quarter": Decimal("0.25"), "quarters": Decimal("0.25"),
-              "third": Decimal(1) / 3, "thirds": Decimal(1) / 3}  # fmt: skip
-_SUFFIX_SCALES = {**_BIG, "k": 10**3, "m": 10**6, "mn": 10**6, "mln": 10**6, "bn": 10**9,
-                  "tn": 10**12}  # fmt: skip
-_WORD_SCALES = {**_BIG, "hundred": 100, "bn": 10**9, "mn": 10**6, "mln": 10**6}
-_VAGUE_PLURALS = _w("tens hundreds thousands millions billions dozens scores")
-_VAGUE_LEADS = _w("several few many couple numerous")
-_STARTS = frozenset({*_SMALL, *_TENS, *_FRACTIONS, *_VAGUE_PLURALS, *_VAGUE_LEADS, "a", "an"})
-_QUALIFIERS = {tuple(p.split()): q or None for q, ps in {
-    "more than": "more than|over|above|in excess of|upwards of|just over|well over|just above|"
-                 "well above|just more than|slightly more than|well more than",
-    "at least": "at least|no fewer than|no less than|not less than|a minimum of",
-    "almost": "almost|nearly|close to|just under|just below|just short of|approaching|not quite",
-    "about": "about|around|some|approximately|roughly|an estimated|estimated|circa|approx|"
-             "an approximate|in the region of|something like",
-    "up to": "up to|as many as|as much as|no more than|not more than|at most|a maximum of",
-    "fewer than": "fewer than|less than|under|below|just fewer than|just less than",
-    "another": "another|a further|an additional|an extra",
-    "": "exactly|precisely|a total of",
-}.items() for p in ps.split("|")}  # fmt: skip
 _POST_QUALIFIERS = {("or", "more"): "at least", ("or", "so"): "about", ("or", "fewer"): "up to",
                     ("or", "less"): "up to", ("-", "plus"): "more than",
                     ("-", "odd"): "about"}  # fmt: skip
@@ -152,181 +134,14 @@ _HARD_STOPS = frozenset(";{}—–―|•?!….")
 _SOFT_STOPS = frozenset(",:()[]")  # cost like two words: "Refugees: 660,000", "(660,000)"
 _ASIDE = _w("in across within including into per")  # "in 3 cities", "including 14 children"
 _CONJUNCTIONS = _w("and but while whereas although though or as")
-_SPACES = frozenset(" \u00a0\u202f\u2009\u2007\u200a")  # also thousands separators: "6 000"
-
-_TOKEN = re.compile(
-    r"(?P<n>[0-9]+(?:[.,][0-9]+)*)|(?P<w>[^\W0-9]+(?:['\u2019][^\W0-9]+)*)|(?P<s>[^\w\s])"
-)
-_GROUPED = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?|(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
-_NUMBER_WORDS = frozenset(
-    {*_SMALL, *_TENS, *_BIG, "hundred", "dozen", *_FRACTIONS, *_VAGUE_PLURALS}
-)
 _DIGIT = re.compile(r"[0-9]")
 _LETTERS = re.compile(r"[a-z]+")  # on the lowercased sentence: a set test beats an alternation
-_MAX_NUMBER_CHARS = 24  # about 15 digits with separators: longer is an id or garbage
-
-
-class _Tokens:
-    """A sentence cut into numbers ("n"), words ("w") and single symbols ("s"), with offsets."""
-
-    __slots__ = ("end", "kind", "low", "n", "raw", "start", "text")
-
-    def __init__(self, text: str) -> None:
-        ms = list(_TOKEN.finditer(text))
-        self.text, self.n = text, len(ms)
-        self.kind = [m.lastgroup or "s" for m in ms]
-        self.raw = [m.group() for m in ms]
-        self.low = [r.lower() for r in self.raw]
-        self.start = [m.start() for m in ms]
-        self.end = [m.end() for m in ms]
-
-    def w(self, i: int) -> str:
-        """The lowercased word at `i`, or "" when `i` is not a word."""
-        return self.low[i] if 0 <= i < self.n and self.kind[i] == "w" else ""
-
-    def sym(self, i: int) -> str:
-        return self.raw[i] if 0 <= i < self.n and self.kind[i] == "s" else ""
-
-    def touch(self, i: int) -> bool:
-        """Whether token `i` follows token `i - 1` with no space between."""
-        return 0 < i < self.n and self.start[i] == self.end[i - 1]
-
-    def glued(self, i: int) -> bool:
-        """Whether the symbol at `i` is stuck to both neighbours ("193-member", "14:05")."""
-        return self.touch(i) and self.touch(i + 1)
-
-
-@dataclass(slots=True)
-class _Expr:
-    start: int  # first token; moves back over a qualifier or a currency sign
-    end: int  # one past the last token
-    value: Decimal | None  # None: vague or a range, which blocks but never reads
-    plain: bool = False  # bare digits: no separator, decimals, scale or words
-    qualifier: str | None = None
-    kind: str = "count"  # count | money | unit
-    unit: str | None = None
-    aside: bool = False  # after "in", "including", …: reads only right before its cue
-
-
-# --- reading one number -----------------------------------------------------------------------
-
-
-def _numeric(t: _Tokens, i: int) -> tuple[_Expr | None, int]:
-    """Digits at `i`, with "6 000"-style groups and a scale ("1.5 million", "2bn")."""
-    j = i + 1  # numbers chained by one space, "-", "/" or ":" are one number or none at all
-    while j < t.n:
-        if t.kind[j] == "n" and t.text[t.end[j - 1] : t.start[j]] in _SPACES:
-            j += 1
-        elif t.sym(j) in ("-", "–", "/", ":") and t.glued(j) and t.kind[j + 1] == "n":
-            j += 2
-        else:
-            break
-    parts = t.raw[i:j]
-    digits = ",".join(parts) if all(k == "n" for k in t.kind[i:j]) else ""
-    mixed = len(parts) > 1 and any("," in p for p in parts)  # "6 000" or "6,000", never both
-    if mixed or len(digits) > _MAX_NUMBER_CHARS or not _GROUPED.fullmatch(digits):
-        return None, j
-    value, plain = Decimal(digits.replace(",", "")), digits.isdigit()
-    after = t.w(j)
-    scale = (_SUFFIX_SCALES if t.touch(j) else _WORD_SCALES).get(after) if after else None
-    if scale is None and "." in digits and "," not in digits and len(digits.split(".")[1]) == 3:
-        return None, j  # "6.000": a European thousands separator or three decimals
-    if scale is not None:
-        return _Expr(i, j + 1, value * scale), j + 1
-    return _Expr(i, j, value, plain=plain), j
-
-
-def _fraction(t: _Tokens, i: int) -> _Expr | None:
-    """'half a million', 'a quarter of a million', 'three-quarters of a million'."""
-    j, mult = i, 1
-    if t.w(j) in ("a", "an", "one", "two", "three"):
-        mult = max(_SMALL.get(t.w(j), 1), 1)
-        j += 1 + (t.sym(j + 1) == "-" and t.glued(j + 1))
-    frac = _FRACTIONS.get(t.w(j))
-    if frac is None:
-        return None
-    j += 1 + (t.w(j + 1) == "of")
-    j += t.w(j) in ("a", "an")
-    big = _BIG.get(t.w(j))
-    return None if big is None else _Expr(i, j + 1, (mult * frac * big).to_integral_value())
-
-
-_State = tuple[int, Decimal, int]  # total so far, the group being built, the last big scale used
-
-
-def _cardinal_word(w: str, total: int, cur: Decimal, last: int) -> _State | None:
-    if w in _SMALL or w in _TENS:
-        v = _SMALL[w] if w in _SMALL else _TENS[w]
-        if cur % 100 == 0 or (cur % 10 == 0 and cur % 100 >= 20 and v < 10):
-            return total, cur + v, last
-        return None
-    if w in ("hundred", "dozen") and 0 < cur < 100:
-        return total, cur * (100 if w == "hundred" else 12), last
-    if w in _BIG and cur > 0 and _BIG[w] < last:
-        return total + int(cur * _BIG[w]), Decimal(0), _BIG[w]
-    return None
-
-
-def _joiner(t: _Tokens, j: int) -> int:
-    """How many tokens at `j` join parts of one cardinal: "twenty-five", "a hundred and two"."""
-    prev, nxt = t.w(j - 1), t.w(j + 1)
-    if t.sym(j) == "-":
-        return int(t.glued(j) and prev in _TENS and 0 < _SMALL.get(nxt, 0) < 10)
-    if t.w(j) != "and":
-        return 0
-    if nxt == "a" and t.w(j + 2) == "half" and t.w(j + 3) in _BIG:
-        return 3  # "one and a half million": the caller adds the half
-    return int((prev == "hundred" or prev in _BIG) and (nxt in _SMALL or nxt in _TENS))
-
-
-def _cardinal(t: _Tokens, i: int) -> _Expr | None:
-    """'six thousand', 'twenty-five', 'a hundred and two', 'one and a half million', 'a dozen'."""
-    total, cur, last, j = 0, Decimal(0), 10**15, i
-    if t.w(i) in ("a", "an"):
-        if t.w(i + 1) not in ("hundred", "dozen", *_BIG):
-            return None
-        cur, j = Decimal(1), i + 1
-    end, value = i, Decimal(0)
-    while True:
-        if (state := _cardinal_word(t.w(j), total, cur, last)) is not None:
-            (total, cur, last), j = state, j + 1
-            end, value = j, total + cur
-        elif end > i and (skip := _joiner(t, j)):
-            cur += Decimal("0.5") if skip == 3 else 0
-            j += skip
-        else:
-            return _Expr(i, end, value) if end > i else None
-
-
-def _vague(t: _Tokens, i: int) -> _Expr | None:
-    """'hundreds of thousands', 'dozens', 'several thousand', 'a few hundred'."""
-    j = i + (t.w(i) == "a" and t.w(i + 1) in ("few", "couple"))
-    if t.w(j) in _VAGUE_LEADS:
-        j += 1 + (t.w(j + 1) == "of")
-        if t.w(j).rstrip("s") not in ("hundred", "dozen", *_BIG):
-            return None
-    elif t.w(j) not in _VAGUE_PLURALS:
-        return None
-    j += 1
-    while t.w(j) == "of" and t.w(j + 1) in _VAGUE_PLURALS:
-        j += 2
-    return _Expr(i, j, None)
-
-
-def _raw_at(t: _Tokens, i: int) -> tuple[_Expr | None, int]:
-    """The number written at token `i`, before any context, and where scanning goes on."""
-    if t.kind[i] == "n":
-        return _numeric(t, i)
-    if t.kind[i] != "w" or t.low[i] not in _STARTS:
-        return None, i + 1
-    e = _fraction(t, i) or _cardinal(t, i) or _vague(t, i)
-    return e, (e.end if e else i + 1)
 
 
 # --- context: is that number a reading? -------------------------------------------------------
 
 
-def _attach_unit(t: _Tokens, e: _Expr) -> None:
+def _attach_unit(t: Tokens, e: Expr) -> None:
     """Money and other quantities: "$5bn", "US$5bn", "EUR 5m", "5 million dollars", "10km"."""
     after, s = t.w(e.end), e.start
     if after in _CURRENCY_WORDS or after in _UNITS:
@@ -339,7 +154,7 @@ def _attach_unit(t: _Tokens, e: _Expr) -> None:
         e.kind, e.unit, e.start = "money", _CURRENCY_CODES[t.w(s - 1)], s - 1
 
 
-def _not_a_count(t: _Tokens, e: _Expr) -> bool:
+def _not_a_count(t: Tokens, e: Expr) -> bool:
     """Ids, phones, labels, percentages, times, durations, compound adjectives, dates."""
     s, j, after = e.start, e.end, t.w(e.end)
     if t.touch(s) and (t.kind[s - 1] == "w" or t.raw[s - 1] in "+#-−№"):
@@ -355,7 +170,7 @@ def _not_a_count(t: _Tokens, e: _Expr) -> bool:
     return e.kind == "count" and _is_date_time_or_age(t, e)
 
 
-def _is_date_time_or_age(t: _Tokens, e: _Expr) -> bool:
+def _is_date_time_or_age(t: Tokens, e: Expr) -> bool:
     s, j, value = e.start, e.end, e.value or 0
     if e.end == s + 1 and "." in t.raw[s]:
         return True  # a head count is whole: "at 10.30", "the 7.15 train", "a 2.5 rating"
@@ -366,17 +181,17 @@ def _is_date_time_or_age(t: _Tokens, e: _Expr) -> bool:
     return e.plain and 1 <= value <= 31 and months
 
 
-def _qualifier_before(t: _Tokens, i: int) -> tuple[int, str | None] | None:
+def _qualifier_before(t: Tokens, i: int) -> tuple[int, str | None] | None:
     for s in range(max(i - 4, 0), i):
         key = tuple(t.low[s:i])
-        if key in _QUALIFIERS and all(k == "w" for k in t.kind[s:i]):
+        if key in QUALIFIERS and all(k == "w" for k in t.kind[s:i]):
             if key == ("up", "to") and t.w(s - 1) in _RISE_VERBS:
                 return None  # "went up to 660,000" is a rise, not a ceiling
-            return s, _QUALIFIERS[key]
+            return s, QUALIFIERS[key]
     return None
 
 
-def _post_qualifier(t: _Tokens, e: _Expr) -> str | None:
+def _post_qualifier(t: Tokens, e: Expr) -> str | None:
     """A qualifier written after the number: "6,000 or more", "6,000-plus", "6,000+"."""
     j = e.end
     pair = (t.w(j) or t.sym(j), t.w(j + 1))
@@ -389,18 +204,18 @@ def _post_qualifier(t: _Tokens, e: _Expr) -> str | None:
     return None
 
 
-def _range_end(t: _Tokens, e: _Expr) -> int | None:
+def _range_end(t: Tokens, e: Expr) -> int | None:
     """End of "10 to 15", "one or two", "between 10 and 15" starting at `e`, else None."""
     joiner = t.w(e.end)
     if joiner in ("to", "or") or (joiner == "and" and t.w(e.start - 1) == "between"):
-        other, _ = _raw_at(t, e.end + 1) if e.end + 1 < t.n else (None, 0)
+        other, _ = number_at(t, e.end + 1) if e.end + 1 < t.n else (None, 0)
         return other.end if other is not None else None
     return None
 
 
-def _reading_at(t: _Tokens, i: int) -> tuple[_Expr | None, int]:
+def _reading_at(t: Tokens, i: int) -> tuple[Expr | None, int]:
     """The candidate reading at token `i` (a vague one has no value) and where to go on."""
-    e, nxt = _raw_at(t, i)
+    e, nxt = number_at(t, i)
     if e is None or e.value is None:
         return e, nxt
     _attach_unit(t, e)
@@ -411,7 +226,7 @@ def _reading_at(t: _Tokens, i: int) -> tuple[_Expr | None, int]:
     if (t.w(start - 1),) in _CHANGE_MARKERS or (t.w(start - 2), t.w(start - 1)) in _CHANGE_MARKERS:
         return None, e.end
     if (end := _range_end(t, e)) is not None:
-        return _Expr(start, end, None), end
+        return Expr(start, end, None), end
     e.qualifier = q[1] if q else _post_qualifier(t, e)
     lone_one = e.end == e.start + 1 and t.low[e.start] == "one"
     year = e.plain and q is None and len(t.raw[e.start]) == 4 and 1900 <= e.value <= 2100
@@ -421,11 +236,11 @@ def _reading_at(t: _Tokens, i: int) -> tuple[_Expr | None, int]:
     return e, e.end
 
 
-def _candidates(t: _Tokens) -> list[_Expr]:
-    found: list[_Expr] = []
+def _candidates(t: Tokens) -> list[Expr]:
+    found: list[Expr] = []
     i = 0
     while i < t.n:
-        if t.kind[i] != "n" and t.low[i] not in _STARTS:
+        if t.kind[i] != "n" and t.low[i] not in STARTS:
             i += 1
             continue
         e, nxt = _reading_at(t, i)
@@ -448,14 +263,14 @@ class _Gaps:
 
     __slots__ = ("commas", "conj", "hard", "words")
 
-    def __init__(self, t: _Tokens) -> None:
+    def __init__(self, t: Tokens) -> None:
         self.words = list(accumulate((k != "s" for k in t.kind), initial=0))
         self.commas = list(accumulate((r in _SOFT_STOPS for r in t.raw), initial=0))
         self.conj = list(accumulate((w in _CONJUNCTIONS for w in t.low), initial=0))
         stops = (r in _HARD_STOPS or (r == "-" and not t.glued(k)) for k, r in enumerate(t.raw))
         self.hard = list(accumulate(stops, initial=0))
 
-    def cost(self, t: _Tokens, e: _Expr, a: int, b: int) -> tuple[bool, int, int, int] | None:
+    def cost(self, t: Tokens, e: Expr, a: int, b: int) -> tuple[bool, int, int, int] | None:
         """The sort key of reading `e` for the cue on tokens a..b; None when out of reach.
 
         An increment ("another 10,000") loses to any total in reach, then fewer words win,
@@ -475,7 +290,7 @@ class _Gaps:
         penalty = 2 * (self.commas[hi] - self.commas[lo]) + self.conj[hi] - self.conj[lo]
         return e.qualifier == "another", words + penalty, side, words
 
-    def near(self, cands: list[_Expr], ends: list[int], a: int, b: int) -> list[int]:
+    def near(self, cands: list[Expr], ends: list[int], a: int, b: int) -> list[int]:
         """Indices of the candidates within MAX_GAP_WORDS words of the cue on tokens a..b."""
         k0 = bisect_left(ends, a + 1)
         out, k = [], k0 - 1
@@ -492,7 +307,7 @@ class _Gaps:
 _Cue = tuple[int, str, int, int]  # measure index, cue as configured, first token, end token
 
 
-def _choose(t: _Tokens, cands: list[_Expr], cues: list[_Cue]) -> dict[int, tuple[int, str]]:
+def _choose(t: Tokens, cands: list[Expr], cues: list[_Cue]) -> dict[int, tuple[int, str]]:
     """Measure index → (candidate, cue): the cheapest pairs first, one number per measure."""
     gaps, ends = _Gaps(t), [c.end for c in cands]
     options = []
@@ -511,7 +326,7 @@ def _choose(t: _Tokens, cands: list[_Expr], cues: list[_Cue]) -> dict[int, tuple
     return {m: v for m, v in chosen.items() if cands[v[0]].value is not None}
 
 
-def _cue_tokens(t: _Tokens, found: list[_Cue]) -> list[_Cue]:
+def _cue_tokens(t: Tokens, found: list[_Cue]) -> list[_Cue]:
     """Character spans of cues → token spans."""
     spans = [(m, c, bisect_left(t.end, a + 1), bisect_left(t.start, b)) for m, c, a, b in found]
     return [span for span in spans if span[2] < span[3]]
@@ -527,7 +342,7 @@ def find_figures(sentence: str, specs: Sequence[MeasureSpec]) -> list[Figure]:
         cut = text.rfind(" ", 0, MAX_CHARS)  # never cut a number in two
         text = text[: cut if cut > 0 else MAX_CHARS]
     low = text.lower()
-    if _DIGIT.search(text) is None and _NUMBER_WORDS.isdisjoint(_LETTERS.findall(low)):
+    if _DIGIT.search(text) is None and NUMBER_WORDS.isdisjoint(_LETTERS.findall(low)):
         return []
     found = [
         (m, c.text, a, b)
@@ -537,7 +352,7 @@ def find_figures(sentence: str, specs: Sequence[MeasureSpec]) -> list[Figure]:
     ]
     if not found:
         return []
-    t = _Tokens(text)
+    t = Tokens(text)
     cues = _cue_tokens(t, found)
     cands = _candidates(t) if cues else []
     figures = []
@@ -547,21 +362,6 @@ def find_figures(sentence: str, specs: Sequence[MeasureSpec]) -> list[Figure]:
         value = float(e.value or 0)
         figures.append(Figure(specs[m].name, value, e.qualifier, written, sentence, cue, e.unit))
     return figures
-
-
-def parse_number(text: str) -> float | None:
-    """The number a phrase writes ("1.5 million", "more than half a million"), else None.
-
-    The whole phrase must be one number, after an optional qualifier; a vague quantity
-    ("hundreds of thousands") or any word left over gives None.
-    """
-    t = _Tokens(text.strip()[:MAX_CHARS])
-    for s in range(min(5, t.n)):
-        if s == 0 or tuple(t.low[:s]) in _QUALIFIERS:
-            e, _ = _raw_at(t, s)
-            if e is not None and e.value is not None and e.end == t.n:
-                return float(e.value)
-    return None
 
 
 def _scaled(value: float, scale: float, name: str) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
-import re
 import socket
 import threading
 from collections.abc import Generator, Iterator
@@ -20,10 +19,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import parse_url
 
 from newswatch.errors import BlockedFetchError, PermanentFetchError, TransientFetchError
+from newswatch.redact import redact
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-_SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:key|token|secret|pass|sig|auth)[^=&#]*=)[^&#]*")
-_USERINFO = re.compile(r"(?<=//)[^/?#@]*@")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # Ranges that some Python versions still call global, or that front cloud metadata services.
 _NEVER_PUBLIC = tuple(
@@ -47,11 +45,6 @@ def is_public_address(address: str) -> bool:
             return is_public_address(str(inner))
     flags = (ip.is_private, ip.is_loopback, ip.is_link_local, ip.is_multicast, ip.is_reserved)
     return ip.is_global and not any(flags) and not any(ip in net for net in _NEVER_PUBLIC)
-
-
-def redact(url: str) -> str:
-    """The URL without userinfo and with credential-like query values masked, for logs."""
-    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub("", url, count=1))
 
 
 def resolve(host: str, port: int) -> list[str]:

@@ -40,7 +40,7 @@ THE_PAST = "2000-01-01 00:00:00.000000"  # stands for "long enough ago" in the s
 
 
 class Gate:
-    """A point where a server thread stops: `reached` is set when it gets there, `open()` lets go."""
+    """Where a server thread stops: `reached` is set when it gets there; `open()` lets it go."""
 
     def __init__(self) -> None:
         self.reached = threading.Event()
@@ -187,6 +187,7 @@ class World:
         self.hook.hold_at(None)
         for receiver in (self.hook, self.smtp):
             receiver.refuse(0)
+            receiver.refused = 0
             receiver.clear()
 
     def command(self, args: Sequence[str], config: Path, module: str) -> list[str]:
