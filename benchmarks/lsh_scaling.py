@@ -2,7 +2,11 @@
 
 Run from the repository root:
 
-    .venv/bin/python -m benchmarks.lsh_scaling [--size full|small] [--lookups N] [--json]
+    .venv/bin/python -m benchmarks.lsh_scaling [--size full|small] [--lookups N]
+        [--store-scans K] [--json]
+
+About 2 minutes, 0.65 GB of memory and 0.76 GB of temporary disk (deleted at the end) at
+``--size full`` on 2 cores; about 15 s at ``--size small``.
 
 Sizes are counted in paragraphs of evidence text. A story is stored as the MinHash signature of
 its evidence, and each synthetic story has 5 paragraphs of about 50 words (about 240 shingles),
@@ -11,7 +15,7 @@ so 10k paragraphs = 2,000 stories (64,000 band rows) and 1M paragraphs = 200,000
 small`` 10k with 100k. All stories are on one topic, the worst case for both methods.
 
 Both stores are built in the same run by ``Store.open`` and filled straight into ``stories``
-and ``story_bands`` (see :func:`fill`); the bigger store holds the smaller one's stories plus
+and ``story_bands`` (see ``lsh_fixture.fill``); the bigger store holds the smaller one's stories plus
 more. The lookups are fresh articles, half of them light edits of a story held by both stores
 (another outlet's copy), half new; each is looked up in both stores in turn, so machine noise
 hits both alike. Methods, each starting from the article's signature:
