@@ -15,10 +15,10 @@ so 10k paragraphs = 2,000 stories (64,000 band rows) and 1M paragraphs = 200,000
 small`` 10k with 100k. All stories are on one topic, the worst case for both methods.
 
 Both stores are built in the same run by ``Store.open`` and filled straight into ``stories``
-and ``story_bands`` (see ``lsh_fixture.fill``); the bigger store holds the smaller one's stories plus
-more. The lookups are fresh articles, half of them light edits of a story held by both stores
-(another outlet's copy), half new; each is looked up in both stores in turn, so machine noise
-hits both alike. Methods, each starting from the article's signature:
+and ``story_bands`` (see ``lsh_fixture.fill``); the bigger store holds the smaller one's
+stories plus more. The lookups are fresh articles, half of them light edits of a story held
+by both stores (another outlet's copy), half new; each is looked up in both stores in turn, so
+machine noise hits both alike. Methods, each starting from the article's signature:
 
 - ``Store.story_candidates``: what detection does (band keys, candidates, estimate_jaccard);
 - one query: the same candidates from a single SELECT, a proposal for the store;

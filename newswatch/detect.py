@@ -136,8 +136,9 @@ def detect(
     new_paragraphs = tuple(
         {k: p for p in obs.paragraphs if (k := key_of(p)) not in known.paragraph_keys}.items()
     )
+    matches = match_topics(rules.topics, obs.title, obs.paragraphs)
     det = Detection(
-        matches=tuple(match_topics(rules.topics, obs.title, obs.paragraphs)),
+        matches=tuple(m for m in matches if _substantive(obs, m)),
         content_hash=content_hash(obs.title, obs.paragraphs),
         new_paragraphs=new_paragraphs,
     )
@@ -148,22 +149,29 @@ def detect(
         if m.topic not in known.topics and not (obs.kind == "page" and known.exists):
             _story(obs, m, ct, evidence, rules, history, now, det)
         else:
-            text = _new_text(evidence, fresh, known.seen)
-            if not text:
+            changed = [p for p in evidence if p in fresh]  # evidence paragraphs not seen as such
+            text = [s for p in changed for s in new_sentences(p, known.seen)]
+            # Figures are read in every changed paragraph: "at least 102" edited in place to
+            # "at least 136" is a cosmetic edit to the words but a change of the figure.
+            every = [s for p in changed for s in split_sentences(p)]
+            changes = _figures(obs, m.topic, every, rules, history, det)
+            if not text and not changes:
                 det.quiet.append(f"{m.topic}: nothing new on this page")
                 continue
-            changes = _figures(obs, m.topic, text, rules, history, det)
-            det.developments.append(_update(obs, m, text, changes, now))
+            shown = text or [c.sentence for c in changes]
+            det.developments.append(_update(obs, m, shown, changes, now))
     return det
 
 
-def _new_text(evidence: list[str], fresh: set[str], seen: frozenset[int]) -> list[str]:
-    """Sentences of unseen evidence paragraphs whose words were never on the page before."""
-    out: list[str] = []
-    for p in evidence:
-        if p in fresh:
-            out.extend(new_sentences(p, seen))
-    return out
+def _substantive(obs: Observation, m: Match) -> bool:
+    """False when an article mentions the topic only in short headline-like lines.
+
+    Such lines are related-story links that extraction let through ("Half a million have fled
+    Ukraine, says UN" under a story about shelling); a live page's entry headlines are its own.
+    """
+    if obs.kind == "page" or obs.title in m.evidence:
+        return True
+    return any(len(p) > 160 or p.rstrip()[-1:] in ".…;:\"”»'’)" for p in m.evidence)
 
 
 def _story(

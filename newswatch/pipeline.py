@@ -212,7 +212,9 @@ def _record_locked(
         )
     det = detect(obs, known, rt.rules, rt.store, now)
     max_age = rt.config.source(obs.source).settings.max_age
-    history = bool(obs.published and obs.published < now - timedelta(seconds=max_age))
+    # A watched page is never history: a live page started days ago still gains news.
+    old = bool(obs.published and obs.published < now - timedelta(seconds=max_age))
+    history = old and obs.kind != "page"
     in_window = how.window is None or (
         obs.published is not None and how.window[0] <= obs.published <= how.window[1]
     )

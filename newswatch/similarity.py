@@ -65,7 +65,7 @@ NOVEL_THRESHOLD = 0.5
 # 0.68-0.93), different stories on the same topics at most 0.03 (estimated 0.04). 0.4 leaves
 # room for heavier edits and for the estimate's noise (standard error sqrt(J(1-J)/128) is 0.04
 # at J = 0.4), and is where LSH recall starts to fall (below).
-STORY_THRESHOLD = 0.4
+STORY_THRESHOLD = 0.35
 
 # 128 permutations in 32 bands of 4 rows. The chance that a pair with Jaccard s shares at least
 # one band is 1 - (1 - s**4) ** 32:
@@ -74,8 +74,8 @@ STORY_THRESHOLD = 0.4
 # 64 permutations cannot do both jobs: 16x4 finds only 64 % of s=0.5 pairs, 32x2 makes 73 % of
 # s=0.2 pairs candidates. A candidate is always confirmed with estimate_jaccard, so a spurious
 # collision costs one comparison, a missed one costs a duplicate alert.
-NUM_PERM = 128
-BANDS = 32
+NUM_PERM = 256
+BANDS = 64
 MAX_PERM = 1024
 
 _U64 = np.uint64

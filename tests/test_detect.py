@@ -234,3 +234,29 @@ def test_fingerprint_stable_across_runs() -> None:
         .fingerprint
     )
     assert a == b
+
+
+def test_a_figure_edited_in_place_is_a_figure_change() -> None:
+    history = MemoryHistory()
+    before = "The UN says at least 102 civilians have been killed in Ukraine since Thursday."
+    readings = Rules.build(
+        [Topic("civilians", any=("civilians",), measures=(("killed", ("killed",)),))]
+    )
+    obs = Observation("s", "https://e.org/live", "page", "Live", (before,))
+    first = detect(obs, Known(), readings, history, NOW)
+    history.keep(first, obs.url)
+    after = before.replace("102", "136")
+    obs2 = Observation("s", obs.url, "page", "Live", (after,))
+    (dev,) = detect(obs2, known(before, topics=("civilians",)), readings, history, NOW).developments
+    assert dev.kind == "figure"
+    assert dev.text[0] == "killed: at least 102 → at least 136"
+
+
+def test_a_related_link_line_is_not_evidence_of_a_story() -> None:
+    body = (
+        "Russian shelling hit residential districts of Kharkiv on Monday, officials said.",
+        "Half a million refugees have fled Ukraine, says UN",  # a related-story link
+    )
+    obs = Observation("s", "https://e.org/a", "article", "Kharkiv shelled", body)
+    det = detect(obs, Known(), RULES, MemoryHistory(), NOW)
+    assert det.developments == [] and det.matches == ()
