@@ -18,8 +18,8 @@ from flows.common import (
     runtime,
     stale_message,
 )
-from newswatch.deliver import ChannelResult, deliver_instant
-from newswatch.pipeline import Pass, begin_run, finish_run, utcnow
+from newswatch.deliver import ChannelResult
+from newswatch.pipeline import Pass, begin_run, deliver_cycle, finish_run
 from newswatch.report import RunReport
 
 
@@ -35,7 +35,7 @@ from newswatch.report import RunReport
 def deliver_task(rt_key: str) -> list[ChannelResult]:
     """Send what waits in the outbox to the instant channels (digest channels keep collecting)."""
     rt = runtime(rt_key)
-    return deliver_instant(rt.store, rt.config.channels, utcnow())
+    return deliver_cycle(rt)
 
 
 @flow(

@@ -13,10 +13,10 @@ from newswatch.deliver import ChannelResult, deliver_digests, deliver_instant, d
 from newswatch.detect import Known, Observation, Rules, content_hash, detect
 from newswatch.errors import FetchError, NewswatchError, ParseError
 from newswatch.fetch import Fetcher
-from newswatch.models import Config, Development, NotifyMode, Source
+from newswatch.models import Config, Development, NotifyMode, Source, Validators
 from newswatch.report import RunReport, SourceReport
 from newswatch.similarity import article_shingles
-from newswatch.sources import Item, discover, make_getter, observe
+from newswatch.sources import Getter, Item, discover, observe
 from newswatch.store import Route, SavedObservation, Store
 
 log = logging.getLogger(__name__)
@@ -92,22 +92,35 @@ def process_source(rt: Runtime, source: Source, run_id: int | None, how: Pass) -
     now = utcnow()
     baseline = how.origin != "backfill" and not rt.store.is_baselined(source.name)
     report = SourceReport(source.name, source.kind, baseline=baseline)
-    save_validators = None if how.dry_run else _validator_saver(rt.store)
-    get = make_getter(rt.fetcher, source, rt.store.validators, save_validators)
+    # A baseline fetches the source in full: validators left by a backfill must not hide items.
+    get = Getter(rt.fetcher, source, _no_validators if baseline else rt.store.validators)
     try:
         items = discover(source, get)
     except (FetchError, ParseError) as exc:
         report.fail(exc)
     else:
-        for url, listed in _work_list(rt, source, items, now, how, report):
+        work, complete = _work_list(rt, source, items, now, how, report)
+        for url, listed in work:
             _process_item(rt, source, url, listed, get, run_id, how, baseline, report)
+        # The source's own validators are kept only when everything it listed was handled:
+        # after a failed or capped item, the next cycle must see the full listing again.
+        if complete and not report.item_errors and report.ok and how.origin == "monitor":
+            _keep_validators(rt, get, how, list(get.pending))
     if how.origin == "monitor" and not how.dry_run:
         rt.store.record_source_run(source.name, now, report.error, baseline)
     return report
 
 
-def _validator_saver(store: Store) -> Callable[[str, object], None]:
-    return lambda url, v: store.save_validators(url, v, utcnow())  # type: ignore[arg-type]
+def _no_validators(_url: str) -> Validators | None:
+    return None
+
+
+def _keep_validators(rt: Runtime, get: Getter, how: Pass, urls: Iterable[str]) -> None:
+    if how.dry_run:
+        return
+    for url in urls:
+        if (v := get.pending.pop(url, None)) is not None:
+            rt.store.save_validators(url, v, utcnow())
 
 
 def _work_list(
@@ -117,10 +130,13 @@ def _work_list(
     now: datetime,
     how: Pass,
     report: SourceReport,
-) -> list[tuple[str, Item | None]]:
-    """New items worth fetching, then known articles still inside `watch_for`, in time order."""
+) -> tuple[list[tuple[str, Item | None]], bool]:
+    """New items worth fetching, then known articles inside `watch_for`, in time order.
+
+    The flag says whether that is all of them (False when the per-cycle cap cut the list).
+    """
     if source.kind == "page":
-        return [(source.url, None)]
+        return [(source.url, None)], True
     report.items = len(items or [])
     work: dict[str, Item | None] = {}
     oldest = now - timedelta(seconds=source.settings.max_age)
@@ -139,7 +155,8 @@ def _work_list(
             work.setdefault(known.url, None)
     ordered = sorted(work.items(), key=lambda kv: _sort_key(kv[1]))
     limit = MAX_BASELINE_FETCH if report.baseline else MAX_NEW_PER_CYCLE
-    return ordered[: limit + sum(1 for _, i in ordered if i is None)]
+    keep = limit + sum(1 for _, i in ordered if i is None)
+    return ordered[:keep], len(ordered) <= keep
 
 
 def _sort_key(item: Item | None) -> tuple[int, datetime]:
@@ -153,14 +170,14 @@ def _process_item(
     source: Source,
     url: str,
     listed: Item | None,
-    get: object,
+    get: Getter,
     run_id: int | None,
     how: Pass,
     baseline: bool,
     report: SourceReport,
 ) -> None:
     try:
-        obs = observe(source, url, get)  # type: ignore[arg-type]
+        obs = observe(source, url, get)
     except (FetchError, ParseError) as exc:
         if source.kind == "page":  # the page is the source: its failure is the source's
             report.fail(exc)
@@ -174,6 +191,7 @@ def _process_item(
     if listed and not obs.published and listed.published:
         obs = replace(obs, published=listed.published)
     report.add_developments(record_observation(rt, obs, run_id=run_id, how=how, baseline=baseline))
+    _keep_validators(rt, get, how, [url])  # only now: the observation is stored
 
 
 def record_observation(
@@ -288,8 +306,18 @@ def run_cycle(
     """One monitor cycle: every source, then instant delivery of what waits in the outbox."""
     run_id, report = begin_run(rt, "monitor")
     report.sources = run_sources(rt, rt.selected(source_names), run_id, Pass(), on_source=on_source)
-    report.deliveries = deliver_instant(rt.store, rt.config.channels, utcnow())
+    report.deliveries = deliver_cycle(rt)
     return finish_run(rt, run_id, report)
+
+
+def deliver_cycle(rt: Runtime) -> list[ChannelResult]:
+    """A monitor cycle's delivery: instant alerts, and backfill digests a channel refused before."""
+    now = utcnow()
+    results = deliver_instant(rt.store, rt.config.channels, now)
+    retried = deliver_digests(
+        rt.store, rt.config.channels, now, mode="backfill", due_only=True, label="backfill"
+    )
+    return results + [r for r in retried if r.sent or r.failed or r.error]
 
 
 def backfill_pass(since: datetime, until: datetime, notify: NotifyMode) -> Pass:

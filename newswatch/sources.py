@@ -28,25 +28,27 @@ class Item:
     published: datetime | None = None
 
 
-# Conditional GET through the store's validators: (url, found_on) -> FetchResult.
-Getter = Callable[[str, str | None], FetchResult]
+class Getter:
+    """Conditional GETs for one source, holding back the validators of what it fetched.
 
+    Validators are kept in `pending` until the caller has stored what the response led to: a
+    run killed before that must fetch the same content again, not be told "304 Not Modified"
+    about items it never recorded.
+    """
 
-def make_getter(
-    fetcher: Fetcher,
-    source: Source,
-    load: Callable[[str], Validators | None],
-    save: Callable[[str, Validators], None] | None,
-) -> Getter:
-    """A fetch function that sends stored validators and (unless `save` is None) keeps new ones."""
+    def __init__(
+        self, fetcher: Fetcher, source: Source, load: Callable[[str], Validators | None]
+    ) -> None:
+        self.fetcher, self.source, self.load = fetcher, source, load
+        self.pending: dict[str, Validators] = {}
 
-    def get(url: str, found_on: str | None) -> FetchResult:
-        result = fetcher.fetch(url, source.settings, validators=load(url), found_on=found_on)
-        if save is not None and not result.not_modified:
-            save(url, result.validators)
+    def __call__(self, url: str, found_on: str | None) -> FetchResult:
+        result = self.fetcher.fetch(
+            url, self.source.settings, validators=self.load(url), found_on=found_on
+        )
+        if not result.not_modified and (result.validators.etag or result.validators.last_modified):
+            self.pending[url] = result.validators
         return result
-
-    return get
 
 
 def normalise_url(url: str) -> str:

@@ -27,12 +27,11 @@ from newswatch.schema import (
     paragraphs,
     runs,
     source_state,
-    stories,
-    story_bands,
     topic_matches,
 )
 from newswatch.store_base import insert_ignore
 from newswatch.store_outbox import OutboxItem, OutboxStore, StoredDevelopment
+from newswatch.store_stories import find_candidates
 from newswatch.store_writes import Route, SavedObservation, write_observation
 
 __all__ = [
@@ -184,25 +183,8 @@ class Store(OutboxStore):
 
     def story_candidates(self, topic: str, bands: Sequence[tuple[int, int]]) -> list[StoredStory]:
         """Stories of a topic sharing at least one LSH band with a signature (indexed lookups)."""
-        if not bands:
-            return []
-        with self._tx() as conn:
-            ids: set[int] = set()
-            for band, key in bands:
-                ids.update(
-                    conn.execute(
-                        select(story_bands.c.story_id)
-                        .where(story_bands.c.topic == topic)
-                        .where(story_bands.c.band == band)
-                        .where(story_bands.c.key == key)
-                    ).scalars()
-                )
-            if not ids:
-                return []
-            rows = conn.execute(select(stories).where(stories.c.id.in_(ids))).all()
-        return [
-            StoredStory(r.id, r.topic, r.url, r.title, r.signature, r.development_id) for r in rows
-        ]
+        with self.engine.connect() as conn:  # a read: no need to queue behind writers
+            return find_candidates(conn, topic, bands)
 
     def figure_history(self, topic: str, measure: str, limit: int = 50) -> list[FigureReading]:
         """The latest readings of a measure, newest first."""

@@ -22,6 +22,7 @@ from newswatch.schema import (
     topic_matches,
 )
 from newswatch.store_base import insert_ignore
+from newswatch.store_stories import late_duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +91,16 @@ def write_observation(conn: Connection, obs: SavedObservation) -> list[int]:
         topic_matches,
         [{"article_id": article_id, "topic": t, "first_matched": obs.now} for t in obs.topics],
     )
+    late = late_duplicates(conn, obs.stories)
     recorded = {}
     for dev in obs.developments:
+        if dev.fingerprint in late:
+            continue  # another cycle recorded this story first: attach instead of alerting
         dev_id = _record_development(conn, dev, article_id, obs)
         if dev_id is not None:
             recorded[dev.fingerprint] = dev_id
     _save_stories(conn, obs, recorded)
-    _save_attachments(conn, obs)
+    _save_attachments(conn, obs, tuple(late.values()))
     if obs.figures:
         conn.execute(
             figures.insert(),
@@ -231,9 +235,11 @@ def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, i
         )
 
 
-def _save_attachments(conn: Connection, obs: SavedObservation) -> None:
+def _save_attachments(
+    conn: Connection, obs: SavedObservation, late: tuple[Attachment, ...] = ()
+) -> None:
     """Record another outlet carrying a story, and list it on the story's development."""
-    for att in obs.attachments:
+    for att in (*obs.attachments, *late):
         added = insert_ignore(
             conn,
             story_sources,

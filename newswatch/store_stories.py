@@ -1,0 +1,77 @@
+"""Finding known stories by LSH band, and re-checking under a lock before a new one is recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, bindparam, select, text, union_all
+
+from newswatch.models import Attachment, NewStory, StoredStory
+from newswatch.schema import stories, story_bands
+from newswatch.similarity import STORY_THRESHOLD, estimate_jaccard, signature_from_bytes
+
+
+@lru_cache(maxsize=8)
+def _candidates_statement(bands: int) -> Select[Any]:
+    """One statement for all bands (built once per band count): each arm is an index search.
+
+    A single `(band, key) IN (...)` would let SQLite search on the topic alone and read the
+    topic's whole index range; a UNION ALL of equality arms stays flat as history grows.
+    """
+    arms = [
+        select(story_bands.c.story_id).where(
+            and_(
+                story_bands.c.topic == bindparam("topic"),
+                story_bands.c.band == bindparam(f"b{i}"),
+                story_bands.c.key == bindparam(f"k{i}"),
+            )
+        )
+        for i in range(bands)
+    ]
+    ids = union_all(*arms).subquery()
+    return select(stories).where(stories.c.id.in_(select(ids.c.story_id)))
+
+
+def find_candidates(
+    conn: Connection, topic: str, bands: Sequence[tuple[int, int]]
+) -> list[StoredStory]:
+    """Stories of `topic` sharing at least one (band, key) with a signature."""
+    if not bands:
+        return []
+    params: dict[str, Any] = {"topic": topic}
+    for i, (band, key) in enumerate(bands):
+        params[f"b{i}"], params[f"k{i}"] = band, key
+    rows = conn.execute(_candidates_statement(len(bands)), params).all()
+    return [StoredStory(r.id, r.topic, r.url, r.title, r.signature, r.development_id) for r in rows]
+
+
+def late_duplicates(conn: Connection, new: Sequence[NewStory]) -> dict[str, Attachment]:
+    """New stories that another cycle recorded meanwhile, by development fingerprint.
+
+    Detection looked for known stories before this transaction; a cycle running at the same
+    time (another worker, another process) may have recorded a copy of the same story since.
+    Checked again here, under a per-topic lock on PostgreSQL (SQLite write transactions are
+    already exclusive), so two copies detected at once still make one story and one alert.
+    """
+    found: dict[str, Attachment] = {}
+    for story in new:
+        if story.fingerprint is None:
+            continue
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                {"k": f"newswatch-story:{story.topic}"},
+            )
+        sig = signature_from_bytes(story.signature)
+        best = max(
+            (
+                (estimate_jaccard(sig, signature_from_bytes(c.signature)), c.id)
+                for c in find_candidates(conn, story.topic, story.bands)
+            ),
+            default=(0.0, 0),
+        )
+        if best[0] >= STORY_THRESHOLD:
+            found[story.fingerprint] = Attachment(best[1], round(best[0], 3))
+    return found
