@@ -9,7 +9,6 @@ for a GET on that URL to return, so a test can line two cycles up at the racy mo
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -129,11 +128,13 @@ class Rendezvous:
 
     def __init__(self, parties: int) -> None:
         barrier = threading.Barrier(parties, timeout=GATE_TIMEOUT)
+        met: list[int] = []  # one entry per caller released together with the others
+        self.met = met
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 try:
-                    barrier.wait()
+                    met.append(barrier.wait())
                     status = 200
                 except threading.BrokenBarrierError:
                     status = 504
@@ -306,13 +307,6 @@ def pass_time(cwd: Path, what: str) -> int:
 
 def repeated(titles: Iterable[str]) -> list[str]:
     return sorted(t for t, n in Counter(titles).items() if n > 1)
-
-
-def fresh_dir(parent: Path, name: str) -> Path:
-    path = parent / name
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
 
 
 # --- the CLI with a fault-injection point ----------------------------------------------------

@@ -138,12 +138,6 @@ def test_kill_9_mid_delivery_repeats_at_most_the_message_in_flight(
     assert pending_rows(monitored) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a feed's ETag is saved when the feed is fetched, before its new items are "
-    "stored; the restarted cycle gets 304, never lists the item the kill interrupted, and its "
-    "alert is lost (held back until the feed next changes, if it still lists the item then)",
-)
 def test_kill_9_while_fetching_loses_and_repeats_nothing(w: World, monitored: Path) -> None:
     """Killed while a source waits on an article, after other developments were stored."""
     gate = w.site.hold_path(w.site.newsday.story("nl-refugees").slug)
@@ -182,11 +176,6 @@ def test_two_cycles_at_once_on_one_store_alert_each_development_once(
     assert sorted(w.mail()) == sorted(w.titles(STEPS_1_TO_3, MAIL_TOPICS))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: story de-duplication is a read then a write in separate transactions; two "
-    "cycles that detect two outlets' copies of one story at once both record a new story",
-)
 def test_two_shards_carrying_one_story_at_once_alert_it_once(w: World, monitored: Path) -> None:
     """Sources split across two deployments (SPEC 7); each outlet's copy reaches one of them.
 
@@ -203,6 +192,7 @@ def test_two_shards_carrying_one_story_at_once_alert_it_once(w: World, monitored
         procs = [w.spawn(monitored, "run", config=c, extra_env=env) for c in shards]
         results = [finish(p) for p in procs]
     assert [rc for rc, _ in results] == [0, 0], results
+    assert len(meet.met) == 2, "both cycles must have been lined up before storing"
     second_round = [t for t in w.chat() if "second round" in t.lower()]
     assert len(second_round) == 1, second_round
 
@@ -335,12 +325,8 @@ def test_backfill_notify_instant_sends_one_message_per_development(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the feed's ETag saved by a backfill makes the first monitor cycle see 304 "
-    "and record none of the older items; the next change of the feed alerts them as new",
-)
 def test_a_narrow_backfill_does_not_blind_the_baseline(w: World, tmp_path: Path) -> None:
+    """The feed validators a backfill keeps must not make the baseline skip the older items."""
     w.site.set_step(3)
     since = w.site.time_of_step(2).isoformat()  # only what step 3 added
     w.cli(tmp_path, "backfill", "--since", since, "--notify", "none")
@@ -349,12 +335,8 @@ def test_a_narrow_backfill_does_not_blind_the_baseline(w: World, tmp_path: Path)
     assert w.chat() == [] and w.mail() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: backfill digest rows a channel refused are retried by no later cycle "
-    "(monitor delivers mode 'instant' only, digest only channels with a schedule)",
-)
 def test_a_refused_backfill_digest_is_retried_by_a_later_cycle(w: World, tmp_path: Path) -> None:
+    """SPEC 5: alerts wait until the channel accepts them, backfill digests included."""
     w.hook.refuse(1)
     backfill(w, tmp_path)
     assert w.chat() == [] and len(w.mail()) == 1  # chat refused; email was not held up
