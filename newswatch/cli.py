@@ -257,8 +257,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from newswatch.demo.run import run_demo
 
-    config = args.config if args.config != DEFAULT_CONFIG else "config/demo.yaml"
-    return run_demo(config, fast=args.fast, console=console)
+    return run_demo(
+        args.config if args.config != DEFAULT_CONFIG else demo_config(),
+        fast=args.fast,
+        console=console,
+    )
+
+
+def demo_config() -> str:
+    """config/demo.yaml of this checkout, wherever the command is run from."""
+    local = os.path.join("config", "demo.yaml")
+    if os.path.exists(local):
+        return local
+    return os.path.join(os.path.dirname(os.path.dirname(__file__)), "config", "demo.yaml")
 
 
 @contextmanager
