@@ -10,18 +10,15 @@ expression (UTC).
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import soupsieve
 import yaml
-from cronsim import CronSim, CronSimError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -29,6 +26,7 @@ from newswatch.errors import ConfigError
 from newswatch.matching import check_term
 from newswatch.models import SOURCE_KINDS, Channel, Config, FetchSettings, Source, Topic
 from newswatch.redact import describe, format_duration, mask_url  # CLI, flows, tests import here
+from newswatch.timespec import DurationError, digest_cron, parse_digest, parse_duration
 
 __all__ = [
     "DEFAULT_STORE",
@@ -58,71 +56,9 @@ _SOURCE_KEYS = frozenset({"name", *SOURCE_KINDS, "links", *_DEFAULT_KEYS})
 _TOPIC_KEYS = frozenset({"name", "any", "all", "none", "measures"})
 _CHANNEL_KEYS = frozenset({"name", "url", "topics", "digest"})
 
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)? ?[smhd] ?)+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?) ?([smhd])")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _VAR = re.compile(r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_]\w*)(?::-(?P<fallback>[^}]*))?\})?")
-_DAILY = re.compile(r"daily (\d{1,2}):(\d{2})")
 _APPRISE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 _FLOW_BRACKET = re.compile(r"[\[\]{}]")
-_CRON_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-class DurationError(ConfigError, ValueError):
-    """A bad duration: a ConfigError for the CLI (exit 2), a ValueError for argparse ``type=``."""
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from ``30s``, ``10m``, ``24h``, ``3d``, ``1h30m`` or a plain number of seconds.
-
-    Raises DurationError for negatives and garbage.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise DurationError(f"not a duration: {value!r}")
-    if isinstance(value, str):
-        text = value.strip()
-        if _NUMBER.fullmatch(text):
-            seconds = float(text)
-        elif _DURATION.fullmatch(text):
-            seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
-        else:
-            raise DurationError(f"not a duration: {value!r} (use 30s, 10m, 24h, 3d or seconds)")
-    else:
-        seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise DurationError(f"not a duration: {value!r} (must be zero or more seconds)")
-    return seconds
-
-
-def parse_digest(value: str) -> str:
-    """The normalised digest spec; ValueError unless hourly, daily HH:MM or 5-field cron."""
-    text = " ".join(value.split())
-    if text.lower() == "hourly":
-        return "hourly"
-    daily = _DAILY.fullmatch(text.lower())
-    if daily:
-        hour, minute = int(daily.group(1)), int(daily.group(2))
-        if hour < 24 and minute < 60:
-            return f"daily {hour:02d}:{minute:02d}"
-        raise ValueError(f"{text!r} is not a time of day (daily HH:MM, 24-hour clock, UTC)")
-    if len(text.split()) == 5:
-        try:
-            CronSim(text, _CRON_ORIGIN)
-        except (CronSimError, ValueError, IndexError, KeyError) as exc:
-            raise ValueError(f"{text!r} is not a valid cron expression: {exc}") from None
-        return text
-    raise ValueError(f"{text!r}: use hourly, daily HH:MM (UTC) or a 5-field cron expression")
-
-
-def digest_cron(spec: str) -> str:
-    """The 5-field cron expression (UTC) for a spec returned by :func:`parse_digest`."""
-    if spec == "hourly":
-        return "0 * * * *"
-    if spec.startswith("daily "):
-        hour, minute = spec[6:].split(":")
-        return f"{int(minute)} {int(hour)} * * *"
-    return spec
 
 
 # --- reading and ${VAR} expansion -------------------------------------------------------------

@@ -6,13 +6,11 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import apprise
-from cronsim import CronSim
 
-from newswatch.config import digest_cron
 from newswatch.models import Channel
 from newswatch.render import Message, render_digest, render_instant
 from newswatch.store import OutboxItem, Store
@@ -145,14 +143,6 @@ def deliver_digests(
                 _fail(store, items, now, error, result)
         results.append(result)
     return results
-
-
-def digest_due_at(spec: str | None, after: datetime) -> datetime:
-    """When a digest collected at `after` is due: the schedule's next time (UTC) after it."""
-    if not spec:
-        return after
-    expr = digest_cron(spec)
-    return next(CronSim(expr, after.astimezone(UTC).replace(second=0, microsecond=0)))
 
 
 def _waiting(store: Store, result: ChannelResult, now: datetime) -> bool:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from newswatch.deliver import ChannelResult, deliver_digests, deliver_instant, digest_due_at
+from newswatch.deliver import ChannelResult, deliver_digests, deliver_instant
 from newswatch.detect import Known, Observation, Rules, content_hash, detect
 from newswatch.errors import FetchError, NewswatchError, ParseError
 from newswatch.fetch import Fetcher
@@ -18,6 +18,7 @@ from newswatch.report import RunReport, SourceReport
 from newswatch.similarity import article_shingles
 from newswatch.sources import Getter, Item, discover, observe
 from newswatch.store import Route, SavedObservation, Store
+from newswatch.timespec import digest_due_at
 
 log = logging.getLogger(__name__)
 
