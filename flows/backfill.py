@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, get_args
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from flows.common import (
     DEFAULT_CONFIG,
-    DELIVERY_RETRY_DELAYS,
+    delivery_task,
     open_runtime,
     publish,
-    retry_on_store_error,
     run_sources,
     runtime,
 )
@@ -37,15 +35,7 @@ def check_notify(notify: str) -> NotifyMode:
     return notify  # type: ignore[return-value]
 
 
-@task(
-    name="deliver",
-    task_run_name="deliver",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-    retries=len(DELIVERY_RETRY_DELAYS),
-    retry_delay_seconds=DELIVERY_RETRY_DELAYS,
-    retry_condition_fn=retry_on_store_error,
-)
+@delivery_task
 def deliver_task(rt_key: str, how: Pass, notify: NotifyMode) -> list[ChannelResult]:
     """One digest per channel of what the backfill found, instant alerts, or nothing."""
     return deliver_backfill(runtime(rt_key), how, notify)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from prefect import get_run_logger, task
+from prefect import Task, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -22,6 +22,9 @@ from newswatch.report import RunReport, SourceReport
 DEFAULT_CONFIG = "config/newswatch.yaml"
 SOURCE_WORKERS = 4  # fetching is I/O bound; per-host pacing still holds across these threads
 DELIVERY_RETRY_DELAYS: list[float] = [10.0, 30.0]  # a store hiccup passes in seconds
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 # Tasks receive a key into this registry instead of the Runtime itself: Prefect would otherwise
 # walk (and could try to hash) the store, the fetcher and the whole config for every task run.
@@ -108,6 +111,19 @@ def retry_on_store_error(_task: Any, _task_run: Any, state: Any) -> bool:
     except Exception:
         return False
     return False
+
+
+def delivery_task(fn: Callable[_P, _R]) -> Task[_P, _R]:
+    """``fn`` as a flow's one delivery task: uncached, retried only after a StoreError."""
+    return task(
+        name="deliver",
+        task_run_name="deliver",
+        cache_policy=NO_CACHE,
+        persist_result=False,
+        retries=len(DELIVERY_RETRY_DELAYS),
+        retry_delay_seconds=DELIVERY_RETRY_DELAYS,
+        retry_condition_fn=retry_on_store_error,
+    )(fn)
 
 
 def publish(report: RunReport) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from flows.common import (
     DEFAULT_CONFIG,
-    DELIVERY_RETRY_DELAYS,
+    delivery_task,
     open_runtime,
     publish,
-    retry_on_store_error,
     runtime,
 )
 from newswatch.deliver import ChannelResult, deliver_digests
@@ -19,15 +17,7 @@ from newswatch.pipeline import begin_run, finish_run, utcnow
 from newswatch.report import RunReport
 
 
-@task(
-    name="deliver",
-    task_run_name="deliver",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-    retries=len(DELIVERY_RETRY_DELAYS),
-    retry_delay_seconds=DELIVERY_RETRY_DELAYS,
-    retry_condition_fn=retry_on_store_error,
-)
+@delivery_task
 def deliver_task(rt_key: str, channels: list[str], due_only: bool) -> list[ChannelResult]:
     rt = runtime(rt_key)
     chans = [c for c in rt.config.channels if c.name in channels]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.common import (
     DEFAULT_CONFIG,
-    DELIVERY_RETRY_DELAYS,
     SOURCE_WORKERS,
+    delivery_task,
     open_runtime,
     publish,
     publish_skip,
-    retry_on_store_error,
     run_sources,
     runtime,
     stale_message,
@@ -23,15 +21,7 @@ from newswatch.pipeline import Pass, begin_run, deliver_cycle, finish_run
 from newswatch.report import RunReport
 
 
-@task(
-    name="deliver",
-    task_run_name="deliver",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-    retries=len(DELIVERY_RETRY_DELAYS),
-    retry_delay_seconds=DELIVERY_RETRY_DELAYS,
-    retry_condition_fn=retry_on_store_error,
-)
+@delivery_task
 def deliver_task(rt_key: str) -> list[ChannelResult]:
     """Send what waits in the outbox to the instant channels (digest channels keep collecting)."""
     rt = runtime(rt_key)

@@ -124,47 +124,40 @@ class OutboxStore(StoreBase):
         return until if until is not None and until > now else None
 
     def mark_sent(self, items: Iterable[OutboxItem], now: datetime) -> None:
-        with self._tx() as conn:
-            for item in items:
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == item.id)
-                    .where(outbox.c.claim_token == item.claim_token)
-                    .values(
-                        status="sent",
-                        sent_at=now,
-                        claimed_until=None,
-                        last_error=None,
-                        attempts=outbox.c.attempts + 1,
-                    )
-                )
+        self._update_claimed(
+            items,
+            status="sent",
+            sent_at=now,
+            claimed_until=None,
+            last_error=None,
+            attempts=outbox.c.attempts + 1,
+        )
 
     def mark_failed(
         self, items: Iterable[OutboxItem], now: datetime, error: str, retry_at: datetime
     ) -> None:
-        with self._tx() as conn:
-            for item in items:
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == item.id)
-                    .where(outbox.c.claim_token == item.claim_token)
-                    .values(
-                        attempts=outbox.c.attempts + 1,
-                        last_error=error[:2000],
-                        next_attempt_at=retry_at,
-                        claimed_until=None,
-                    )
-                )
+        self._update_claimed(
+            items,
+            attempts=outbox.c.attempts + 1,
+            last_error=error[:2000],
+            next_attempt_at=retry_at,
+            claimed_until=None,
+        )
 
     def release(self, items: Iterable[OutboxItem]) -> None:
         """Give claimed rows back untouched (e.g. a channel skipped after another row failed)."""
+        self._update_claimed(items, claimed_until=None, claim_token=None)
+
+    def _update_claimed(self, items: Iterable[OutboxItem], **values: Any) -> None:
+        """Set `values` on each row of `items` still held under its claim token, in one
+        transaction: a row whose lease ran out and was claimed again is left to its new holder."""
         with self._tx() as conn:
             for item in items:
                 conn.execute(
                     update(outbox)
                     .where(outbox.c.id == item.id)
                     .where(outbox.c.claim_token == item.claim_token)
-                    .values(claimed_until=None, claim_token=None)
+                    .values(**values)
                 )
 
     def outbox_counts(self) -> dict[tuple[str, str], int]:

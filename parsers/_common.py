@@ -1,9 +1,12 @@
-"""Small helpers the document parsers share: safe absolute links, markup to plain text."""
+"""Small helpers the document parsers share: safe links, markup to text, page metadata pieces."""
 
 from __future__ import annotations
 
 import html
+import json
 import re
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.html
@@ -45,6 +48,17 @@ _BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
 _BINARY_SAMPLE = 65_536
 _BINARY_SHARE = 0.01
 _HTML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_JSONLD = etree.XPath(
+    "//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]/text()",
+    smart_strings=False,
+)
+_JSON_WRAPPERS = ("<!--", "-->", "//<![CDATA[", "//]]>", "<![CDATA[", "]]>")
+_CANONICAL = etree.XPath(
+    "//link[contains(concat(' ', translate(@rel, 'CANONIL', 'canonil'), ' '), ' canonical ')]"
+    "/@href",
+    smart_strings=False,
+)
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$", re.IGNORECASE)
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -217,3 +231,38 @@ def element_text(el: etree._Element, max_nodes: int = 100_000) -> str:
             if node is not el:
                 parts.append(node.tail or "")
     return collapse_ws("".join(parts))
+
+
+def jsonld_documents(root: etree._Element, max_chars: int) -> Iterator[Any]:
+    """The data of each JSON-LD script in the page, in page order; None for one that is not JSON.
+
+    At most ``max_chars`` of a script are read, and HTML comment or CDATA wrappers (which
+    templates leave in scripts) are dropped first.
+    """
+    for raw in _JSONLD(root):
+        text = raw.strip()[:max_chars]
+        for junk in _JSON_WRAPPERS:
+            text = text.replace(junk, "")
+        try:
+            yield json.loads(text, strict=False)
+        except (ValueError, RecursionError):
+            yield None
+
+
+def canonical_url(root: etree._Element, base: str, *more: object) -> str | None:
+    """The first usable link among the page's ``rel=canonical`` hrefs and then ``more``,
+    resolved against ``base`` without its fragment; None when there is none."""
+    for href in (*_CANONICAL(root), *more):
+        resolved = http_url(href, base, drop_fragment=True)
+        if resolved:
+            return resolved
+    return None
+
+
+def language_tag(value: str) -> str | None:
+    """A BCP 47 tag in its usual case ("en_gb" -> "en-GB"), or None when it is not one."""
+    tag = value.strip().replace("_", "-").split(",")[0].strip()
+    if not _LANGUAGE_TAG.match(tag):
+        return None
+    primary, *rest = tag.split("-")
+    return "-".join([primary.lower(), *(s.upper() if len(s) == 2 else s for s in rest)])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import Any
 from lxml import etree
 from lxml.html import HtmlElement
 
-from parsers._common import http_url
+from parsers._common import canonical_url, jsonld_documents, language_tag
 from parsers.article_body import short_text
 from parsers.dates import parse_date
 from parsers.text import normalise_space
@@ -23,20 +22,10 @@ _ARTICLE_TYPES = frozenset(
     + ("opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "liveblogposting")
     + ("socialmediaposting", "scholarlyarticle", "techarticle", "report")
 )
-_LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$", re.I)
 _BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door|от|від)\s+", re.I)
 _TITLE_SPLIT = re.compile(r"\s+[|–—:·•»-]\s+")
 
-_JSONLD = etree.XPath(
-    "//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]/text()",
-    smart_strings=False,
-)
 _META = etree.XPath("//meta[@content]")
-_CANONICAL = etree.XPath(
-    "//link[contains(concat(' ', translate(@rel, 'CANONIL', 'canonil'), ' '), ' canonical ')]"
-    "/@href",
-    smart_strings=False,
-)
 _TIMES = etree.XPath("//time[@datetime]")
 _ARTICLE_TIMES = etree.XPath("//article//time[@datetime]")
 _H1 = etree.XPath("//h1")
@@ -130,8 +119,8 @@ def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
     A WebPage node (Yoast-style graphs put one first) is used only when no article is there.
     """
     fallback: dict[str, Any] = {}
-    for raw in _JSONLD(tree):
-        nodes = list(_walk(_load_json(raw)))
+    for data in jsonld_documents(tree, _MAX_JSONLD_CHARS):
+        nodes = list(_walk(data))
         by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
         for node in nodes:
             kind = _schema_type(node)
@@ -140,16 +129,6 @@ def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
             if kind == "webpage" and not fallback:
                 fallback = {**node, "_ids": by_id}
     return fallback
-
-
-def _load_json(raw: str) -> Any:
-    text = raw.strip()[:_MAX_JSONLD_CHARS]
-    for junk in ("<!--", "-->", "//<![CDATA[", "//]]>", "<![CDATA[", "]]>"):
-        text = text.replace(junk, "")
-    try:
-        return json.loads(text, strict=False)
-    except (ValueError, RecursionError):
-        return None
 
 
 def _walk(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
@@ -270,19 +249,10 @@ def _language(tree: HtmlElement, ld: dict[str, Any], meta: dict[str, list[str]])
     candidates = [lang, tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
     candidates += [v for k in _LANGUAGE_KEYS for v in meta.get(k, [])]
     for value in candidates:
-        tag = _language_tag(value) if isinstance(value, str) else None
+        tag = language_tag(value) if isinstance(value, str) else None
         if tag:
             return tag
     return None
-
-
-def _language_tag(value: str) -> str | None:
-    """A BCP 47 tag in its usual case ("en_gb" -> "en-GB"), or None when it is not one."""
-    tag = value.strip().replace("_", "-").split(",")[0].strip()
-    if not _LANG.match(tag):
-        return None
-    primary, *rest = tag.split("-")
-    return "-".join([primary.lower(), *(s.upper() if len(s) == 2 else s for s in rest)])
 
 
 def _canonical(
@@ -291,8 +261,5 @@ def _canonical(
     entity = ld.get("mainEntityOfPage")
     if isinstance(entity, dict):
         entity = entity.get("@id") or entity.get("url")
-    for href in (*_CANONICAL(tree), *meta.get("og:url", []), entity, ld.get("url")):
-        resolved = http_url(href, url or "", drop_fragment=True)
-        if resolved:
-            return resolved
-    return url
+    found = canonical_url(tree, url or "", *meta.get("og:url", []), entity, ld.get("url"))
+    return found or url

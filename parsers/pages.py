@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,12 +15,13 @@ from lxml.html import HtmlElement
 from newswatch.errors import ParseError
 from newswatch.models import LivePage, PageEntry
 from parsers._common import (
-    collapse_ws,
+    canonical_url,
     element_text,
     html_text,
     html_to_text,
     html_tree,
-    http_url,
+    jsonld_documents,
+    language_tag,
     looks_binary,
     truncate,
     word_set,
@@ -36,23 +36,13 @@ _MAX_JSONLD_CHARS = 2_000_000
 _MAX_JSON_NODES = 20_000
 _MAX_JSON_DEPTH = 12
 
-_JSONLD = etree.XPath(
-    "//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]/text()",
-    smart_strings=False,
-)
 _META = etree.XPath("//meta[@content and (@property or @name or @itemprop or @http-equiv)]")
-_CANONICAL = etree.XPath(
-    "//link[contains(concat(' ', translate(@rel, 'CANONIL', 'canonil'), ' '), ' canonical ')]"
-    "/@href",
-    smart_strings=False,
-)
 _TITLE = etree.XPath("//title", smart_strings=False)
 _H1 = etree.XPath("//h1")
 _BODY_SPLIT = re.compile(r"\s*\n\s*|</p\s*>|<br\s*/?>", re.IGNORECASE)
 # Badges live blogs print on a post; they are not what the post says.
 _LABELS = word_set("pinned breaking summary update updated live important featured highlight")
 _LABELS |= {"key event", "key events", "breaking news", "just in"}
-_LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$", re.IGNORECASE)
 _UPDATED_KEYS = ("article:modified_time", "og:updated_time", "datemodified", "last-modified")
 _LANGUAGE_KEYS = ("content-language", "dc.language", "language", "og:locale")
 
@@ -76,7 +66,7 @@ def parse_page(html: str | bytes, url: str) -> LivePage:
         entries = posts or entries
     page = LivePage(
         title=_title(root, meta, blog),
-        canonical_url=_canonical(root, meta, url),
+        canonical_url=canonical_url(root, url, meta.get("og:url")),
         language=_language(root, meta, blog),
     )
     if not entries:
@@ -128,21 +118,11 @@ def _text_id(title: str, paragraphs: tuple[str, ...]) -> str:
 
 
 def _live_blog(root: HtmlElement) -> dict[str, Any] | None:
-    for raw in _JSONLD(root):
-        for node in _json_nodes(_load_json(raw)):
+    for data in jsonld_documents(root, _MAX_JSONLD_CHARS):
+        for node in _json_nodes(data):
             if _has_type(node, "liveblogposting"):
                 return node
     return None
-
-
-def _load_json(raw: str) -> Any:
-    text = raw.strip()[:_MAX_JSONLD_CHARS]
-    for junk in ("<!--", "-->", "//<![CDATA[", "//]]>", "<![CDATA[", "]]>"):
-        text = text.replace(junk, "")
-    try:
-        return json.loads(text, strict=False)
-    except (ValueError, RecursionError):
-        return None
 
 
 def _json_nodes(data: Any) -> Iterator[dict[str, Any]]:
@@ -254,21 +234,8 @@ def _title(root: HtmlElement, meta: dict[str, str], blog: dict[str, Any] | None)
     return ""
 
 
-def _canonical(root: HtmlElement, meta: dict[str, str], url: str) -> str | None:
-    for href in (*_CANONICAL(root), meta.get("og:url")):
-        resolved = http_url(href, url, drop_fragment=True)
-        if resolved:
-            return resolved
-    return None
-
-
 def _language(root: HtmlElement, meta: dict[str, str], blog: dict[str, Any] | None) -> str | None:
     values = [root.get("lang"), root.get("{http://www.w3.org/XML/1998/namespace}lang")]
     values += [meta.get(k) for k in _LANGUAGE_KEYS]
     values.append(_json_str(blog, "inLanguage") if blog else None)
-    for value in values:
-        tag = collapse_ws(value or "").replace("_", "-").split(",")[0].strip()
-        if _LANG.match(tag):
-            primary, *rest = tag.split("-")
-            return "-".join([primary.lower(), *(s.upper() if len(s) == 2 else s for s in rest)])
-    return None
+    return next((tag for value in values if (tag := language_tag(value or ""))), None)

@@ -25,17 +25,18 @@ from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, quote
 
 import defusedxml.ElementTree as SafeET
 from aiosmtpd.controller import Controller
 
+from newswatch.demo.serving import POLL as POLL  # kept importable from here, where it was defined
+from newswatch.demo.serving import ServerThread, Service
+
 Message = dict[str, Any]
 OnMessage = Callable[[Message], None]
 MAX_POST = 2_000_000  # a local test receiver has no business accepting more
-POLL = 0.1  # seconds; how soon stop() takes effect (the default 0.5 s makes tests crawl)
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class _Recorder:
                 log.exception("on_message callback failed")
 
 
-class WebhookReceiver(_Recorder):
+class WebhookReceiver(_Recorder, Service[ServerThread]):
     """Accepts apprise ``json://``, ``form://`` and ``xml://`` posts, and raw bodies.
 
     Each post becomes ``{"title", "body", "message", "type", "format", "raw", "path",
@@ -96,49 +97,22 @@ class WebhookReceiver(_Recorder):
     was encoded ("json", "form", "xml" or "raw"); ``raw`` is the request body as text.
     """
 
+    _name = "the webhook receiver"
+
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, on_message: OnMessage | None = None
     ) -> None:
         super().__init__(on_message)
         self._address = (host, port)
-        self._server: _HookServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> Self:
-        if self._server is not None:
-            raise RuntimeError("the webhook receiver is already running")
+    def _launch(self) -> ServerThread:
         server = _HookServer(self._address, _HookHandler)
         server.receiver = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(POLL,), name="webhook", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        return ServerThread(server, "webhook")
 
     @property
     def address(self) -> tuple[str, int]:
-        if self._server is None:
-            raise RuntimeError("the webhook receiver is not running: call start() first")
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
+        return self._running().address
 
     @property
     def url(self) -> str:
@@ -274,8 +248,10 @@ def parse_mail(content: bytes | str, mail_from: str | None, rcpt_tos: list[str])
     }
 
 
-class SmtpReceiver(_Recorder):
+class SmtpReceiver(_Recorder, Service[_Controller]):
     """A local SMTP server (aiosmtpd, no TLS, no auth) recording every message it accepts."""
+
+    _name = "the SMTP receiver"
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, on_message: OnMessage | None = None
@@ -283,36 +259,17 @@ class SmtpReceiver(_Recorder):
         super().__init__(on_message)
         self._host = host
         self._port = port
-        self._controller: _Controller | None = None
 
-    def start(self) -> Self:
-        if self._controller is not None:
-            raise RuntimeError("the SMTP receiver is already running")
+    def _launch(self) -> _Controller:
         controller = _Controller(
             _SmtpHandler(self), hostname=self._host, port=self._port, data_size_limit=MAX_POST
         )
         controller.start()
-        self._controller = controller
-        return self
-
-    def stop(self) -> None:
-        controller, self._controller = self._controller, None
-        if controller is not None:
-            controller.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        return controller
 
     @property
     def address(self) -> tuple[str, int]:
-        if self._controller is None:
-            raise RuntimeError("the SMTP receiver is not running: call start() first")
-        return self._host, int(self._controller.port)
+        return self._host, int(self._running().port)
 
     def apprise_url(
         self, to: str = "desk@example.org", sender: str = "newswatch@example.org"

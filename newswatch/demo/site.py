@@ -9,14 +9,12 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self
 from urllib.parse import urlsplit
 
 from newswatch.demo.newsday import NewsDay, clock_text, load_newsday
 from newswatch.demo.pages import Pages
-
-POLL = 0.1  # seconds; how soon stop() takes effect (the default 0.5 s makes tests crawl)
+from newswatch.demo.serving import POLL as POLL  # kept importable from here, where it was defined
+from newswatch.demo.serving import ServerThread, Service
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +38,15 @@ class Hit:
     conditional: bool
 
 
-class NewsDaySite:
+class NewsDaySite(Service[ServerThread]):
     """Serves two invented outlets (feed, sitemap, listing, articles, live page) on localhost.
 
     Published times are news-day clock times mapped onto the real time at `start()`, the last
     step lying two minutes in the past. Bodies are deterministic per step, so the ETag is a
     hash of the body and Last-Modified is the time of the step at which the body last changed.
     """
+
+    _name = "the news-day site"
 
     def __init__(
         self,
@@ -63,43 +63,18 @@ class NewsDaySite:
         self._step = 0
         self._cache: dict[tuple[str, int], Document] = {}
         self._hits: list[Hit] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._pages: Pages | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        if self._server is not None:
-            raise RuntimeError("the news-day site is already running")
+    def _launch(self) -> ServerThread:
+        """Bind, lay the pages out at the bound address (port 0 picks one), then serve."""
         server = _Server(self._address, _Handler)
         server.site = self
         host, port = str(server.server_address[0]), int(server.server_address[1])
         started = self._started or datetime.now(UTC)
         self._pages = Pages(self.newsday, f"http://{host}:{port}", self.newsday.timeline(started))
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(POLL,), name="newsday-site", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        return ServerThread(server, "newsday-site")
 
     # --- steps --------------------------------------------------------------------------------
 
