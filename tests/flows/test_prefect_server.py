@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tests.flows.conftest import FlowRun, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +119,26 @@ def test_a_monitor_run_starting_long_after_its_time_only_says_so(
     assert re.search(r"skipped: this run started 4\d min after its scheduled time", report), report
     # It did nothing: the store it was given was never even created.
     assert not Path(run.config).with_suffix(".db").exists()
+
+
+@pytest.mark.prefect_server
+def test_cli_run_with_an_api_url_is_a_visible_flow_run(
+    prefect_server: Stack, site_config: Callable[[str], str]
+) -> None:
+    """SPEC 7: with PREFECT_API_URL set, `newswatch run` runs as a flow run of `monitor`."""
+    config = site_config("cli-run")
+    done = subprocess.run(
+        [sys.executable, "-m", "newswatch.cli", "run", "-c", config],
+        cwd=ROOT,
+        env=prefect_server.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "monitor: 4 source(s), 0 failed" in done.stdout
+    runs = prefect_server.api("POST", "/flow_runs/filter", {"sort": "START_TIME_DESC"})
+    mine = [r for r in runs if r.get("parameters", {}).get("config") == config]
+    assert mine and mine[0]["state_type"] == "COMPLETED", [
+        (r["name"], r["state_type"], r.get("parameters")) for r in runs
+    ]
