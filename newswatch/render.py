@@ -82,7 +82,8 @@ def render_digest(devs: Sequence[Development], *, email: bool, label: str) -> Me
 def _md_block(dev: Development) -> str:
     label = KIND_LABEL.get(dev.kind, dev.kind)
     lines = [f"**{md_escape(dev.topic)} · {label}:** {md_escape(dev.title or dev.url, 300)}"]
-    lines += [f"> {md_escape(t)}" for t in dev.text]
+    changes = figure_lines(dev)
+    lines += [f"> **{md_escape(t)}**" if t in changes else f"> {md_escape(t)}" for t in dev.text]
     link = safe_link(dev.url)
     outlets = ", ".join(md_escape(o, 100) for o in dev.outlets) or md_escape(dev.source, 100)
     lines.append(f"{outlets} · {when(dev.published or dev.detected)}")
@@ -99,7 +100,13 @@ def _html_block(dev: Development) -> str:
     link = safe_link(dev.url)
     title = html.escape(plain(dev.title or dev.url, 300))
     head = f'<a href="{html.escape(link)}">{title}</a>' if link else title
-    quotes = "".join(f"<li>{html.escape(plain(t))}</li>" for t in dev.text)
+    changes = figure_lines(dev)
+    quotes = "".join(
+        f"<li><b>{html.escape(plain(t))}</b></li>"
+        if t in changes
+        else f"<li>{html.escape(plain(t))}</li>"
+        for t in dev.text
+    )
     outlets = html.escape(", ".join(plain(o, 100) for o in dev.outlets) or plain(dev.source, 100))
     also = "".join(
         f' · also <a href="{html.escape(other)}">{html.escape(plain(source, 100))}</a>'
@@ -111,6 +118,18 @@ def _html_block(dev: Development) -> str:
         f"<ul>{quotes}</ul>"
         f"<p>{outlets} · {html.escape(when(dev.published or dev.detected))}{also}</p>"
     )
+
+
+def figure_lines(dev: Development) -> set[str]:
+    """The "measure: before → after" lines of a development, shown in bold."""
+    found = dev.reason.get("figures")
+    if not isinstance(found, list):
+        return set()
+    return {
+        f"{f['measure']}: {f['before']} → {f['after']}"
+        for f in found
+        if isinstance(f, dict) and {"measure", "before", "after"} <= f.keys()
+    }
 
 
 def _html_footer() -> str:

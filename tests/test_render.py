@@ -111,3 +111,23 @@ def test_every_outlet_is_linked_and_escaped() -> None:
     assert "also wire: <https://w.example/b?x=1>" in chat and "javascript" not in chat
     mail = render_instant(d, email=True).body
     assert 'href="https://w.example/b?x=1"' in mail and "javascript" not in mail
+
+
+def test_figure_change_line_stands_out() -> None:
+    line = "fled: more than 500,000 → about 660,000"
+    d = dev(
+        kind="figure",
+        text=(line, "About 660,000 have fled."),
+        reason={
+            "figures": [
+                {
+                    "measure": "fled",
+                    "before": "more than 500,000",
+                    "after": "about 660,000",
+                    "sentence": "About 660,000 have fled.",
+                }
+            ]
+        },
+    )
+    assert "> **fled: more than 500,000 → about 660,000**" in render_instant(d, email=False).body
+    assert "<b>fled: more than 500,000 → about 660,000</b>" in render_instant(d, email=True).body
