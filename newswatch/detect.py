@@ -37,14 +37,14 @@ from newswatch.models import (
     Topic,
 )
 from newswatch.similarity import (
-    STORY_THRESHOLD,
+    Signature,
     article_shingles,
     band_keys,
-    estimate_jaccard,
     minhash,
     new_sentences,
     signature_from_bytes,
     signature_to_bytes,
+    story_likeness,
 )
 from parsers.text import paragraph_key
 
@@ -149,7 +149,8 @@ def detect(
         if m.topic not in known.topics and not (obs.kind == "page" and known.exists):
             _story(obs, m, ct, evidence, rules, history, now, det)
         else:
-            changed = [p for p in evidence if p in fresh]  # evidence paragraphs not seen as such
+            # Evidence paragraphs not seen as such; on an article, not headline-like link lines.
+            changed = [p for p in evidence if p in fresh and _is_text(obs, p)]
             text = [s for p in changed for s in new_sentences(p, known.seen)]
             # Figures are read in every changed paragraph: "at least 102" edited in place to
             # "at least 136" is a cosmetic edit to the words but a change of the figure.
@@ -171,7 +172,12 @@ def _substantive(obs: Observation, m: Match) -> bool:
     """
     if obs.kind == "page" or obs.title in m.evidence:
         return True
-    return any(len(p) > 160 or p.rstrip()[-1:] in ".…;:\"”»'’)" for p in m.evidence)
+    return any(_is_text(obs, p) for p in m.evidence)
+
+
+def _is_text(obs: Observation, paragraph: str) -> bool:
+    """Body text rather than a headline-like line (long, or ending as a sentence does)."""
+    return obs.kind == "page" or len(paragraph) > 160 or paragraph.rstrip()[-1:] in ".…;:\"”»'’)"
 
 
 def _story(
@@ -184,12 +190,14 @@ def _story(
     now: datetime,
     det: Detection,
 ) -> None:
-    sig = minhash(article_shingles(evidence))
+    shingle_set = article_shingles(evidence)
+    sig = minhash(shingle_set)
     bands = tuple(enumerate(band_keys(sig)))
-    nearest, similarity = _nearest(history.story_candidates(m.topic, bands), sig)
+    found = history.story_candidates(m.topic, bands)
+    nearest, similarity, same = _nearest(found, sig, len(shingle_set))
     sentences = [s for p in evidence for s in split_sentences(p)]
     changes = _figures(obs, m.topic, sentences, rules, history, det)
-    if nearest is not None and similarity >= STORY_THRESHOLD:
+    if nearest is not None and same:
         det.attachments.append(Attachment(nearest.id, similarity))
         if changes:  # a copy that carries a new figure: the figure is the news
             det.developments.append(_figure_only(obs, m, changes, nearest, similarity, now))
@@ -211,17 +219,21 @@ def _story(
         similarity=similarity,
     )
     det.developments.append(dev)
-    det.stories.append(NewStory(dev.fingerprint, m.topic, signature_to_bytes(sig), bands))
+    det.stories.append(
+        NewStory(dev.fingerprint, m.topic, signature_to_bytes(sig), bands, len(shingle_set))
+    )
 
 
-def _nearest(candidates: list[StoredStory], sig: object) -> tuple[StoredStory | None, float]:
-    best: StoredStory | None = None
-    best_sim = 0.0
+def _nearest(
+    candidates: list[StoredStory], sig: Signature, size: int
+) -> tuple[StoredStory | None, float, bool]:
+    """The most similar known story, its estimated Jaccard, and whether it is the same story."""
+    best: tuple[StoredStory | None, float, bool] = (None, 0.0, False)
     for story in candidates:
-        sim = estimate_jaccard(sig, signature_from_bytes(story.signature))  # type: ignore[arg-type]
-        if sim > best_sim:
-            best, best_sim = story, sim
-    return best, round(best_sim, 3)
+        same, sim = story_likeness(sig, size, signature_from_bytes(story.signature), story.size)
+        if (same, sim) > (best[2], best[1]):
+            best = (story, round(sim, 3), same)
+    return best
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,6 +217,7 @@ class StoredStory:
     title: str
     signature: bytes
     development_id: int | None
+    size: int | None = None  # shingle count; None for stories stored before it was kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +228,7 @@ class NewStory:
     topic: str
     signature: bytes
     bands: tuple[tuple[int, int], ...]
+    size: int = 0  # number of distinct shingles the signature summarises
 
 
 @dataclass(frozen=True, slots=True)

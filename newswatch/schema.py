@@ -189,6 +189,7 @@ stories = Table(
     Column("title", Text, nullable=False, default=""),
     Column("created", TS, nullable=False),
     Column("signature", LargeBinary, nullable=False),  # MinHash of the evidence text
+    Column("size", Integer, nullable=True),  # distinct shingles behind the signature
 )
 
 # Locality-sensitive hashing bands of each story's signature: a near-duplicate shares a band,

@@ -67,6 +67,12 @@ NOVEL_THRESHOLD = 0.5
 # at J = 0.4), and is where LSH recall starts to fall (below).
 STORY_THRESHOLD = 0.35
 
+# A trimmed copy (an outlet running the first half of a wire story) has a low Jaccard with the
+# full story but is mostly contained in it. Two different stories sharing one background
+# paragraph stay far below both numbers (Jaccard about 0.1).
+CONTAINMENT_THRESHOLD = 0.8
+CONTAINMENT_MIN_JACCARD = 0.2
+
 # 128 permutations in 32 bands of 4 rows. The chance that a pair with Jaccard s shares at least
 # one band is 1 - (1 - s**4) ** 32:
 #   s    0.1    0.2    0.3    0.4    0.5    0.6    0.7    0.8
@@ -407,3 +413,25 @@ def signature_from_bytes(data: bytes) -> Signature:
             f"stored MinHash signature: {len(data)} bytes is not 8 x 1..{MAX_PERM} slots"
         )
     return np.frombuffer(data, dtype="<u8").astype(_U64)
+
+
+def estimate_containment(jaccard: float, size_a: int | None, size_b: int | None) -> float:
+    """Estimated share of the smaller shingle set found in the larger, from Jaccard and sizes.
+
+    |A ∩ B| = J (|A| + |B|) / (1 + J); 0 when a size is unknown.
+    """
+    if not size_a or not size_b:
+        return 0.0
+    shared = jaccard * (size_a + size_b) / (1.0 + jaccard)
+    return min(1.0, shared / min(size_a, size_b))
+
+
+def story_likeness(
+    sig_a: Signature, size_a: int | None, sig_b: Signature, size_b: int | None
+) -> tuple[bool, float]:
+    """(same story?, estimated Jaccard): near-duplicates, or one mostly contained in the other."""
+    jaccard = estimate_jaccard(sig_a, sig_b)
+    if jaccard >= STORY_THRESHOLD:
+        return True, jaccard
+    contained = estimate_containment(jaccard, size_a, size_b) >= CONTAINMENT_THRESHOLD
+    return jaccard >= CONTAINMENT_MIN_JACCARD and contained, jaccard

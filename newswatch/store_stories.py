@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, select, text, union_
 
 from newswatch.models import Attachment, NewStory, StoredStory
 from newswatch.schema import stories, story_bands
-from newswatch.similarity import STORY_THRESHOLD, estimate_jaccard, signature_from_bytes
+from newswatch.similarity import signature_from_bytes, story_likeness
 
 
 @lru_cache(maxsize=8)
@@ -44,7 +44,10 @@ def find_candidates(
     for i, (band, key) in enumerate(bands):
         params[f"b{i}"], params[f"k{i}"] = band, key
     rows = conn.execute(_candidates_statement(len(bands)), params).all()
-    return [StoredStory(r.id, r.topic, r.url, r.title, r.signature, r.development_id) for r in rows]
+    return [
+        StoredStory(r.id, r.topic, r.url, r.title, r.signature, r.development_id, r.size)
+        for r in rows
+    ]
 
 
 def late_duplicates(conn: Connection, new: Sequence[NewStory]) -> dict[str, Attachment]:
@@ -67,11 +70,12 @@ def late_duplicates(conn: Connection, new: Sequence[NewStory]) -> dict[str, Atta
         sig = signature_from_bytes(story.signature)
         best = max(
             (
-                (estimate_jaccard(sig, signature_from_bytes(c.signature)), c.id)
+                (story_likeness(sig, story.size, signature_from_bytes(c.signature), c.size), c.id)
                 for c in find_candidates(conn, story.topic, story.bands)
             ),
-            default=(0.0, 0),
+            default=((False, 0.0), 0),
         )
-        if best[0] >= STORY_THRESHOLD:
-            found[story.fingerprint] = Attachment(best[1], round(best[0], 3))
+        (same, score), story_id = best
+        if same:
+            found[story.fingerprint] = Attachment(story_id, round(score, 3))
     return found

@@ -212,6 +212,7 @@ def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, i
                 title=obs.title,
                 created=obs.now,
                 signature=story.signature,
+                size=story.size or None,
             )
         ).inserted_primary_key[0]
         insert_ignore(

@@ -260,3 +260,11 @@ def test_a_related_link_line_is_not_evidence_of_a_story() -> None:
     obs = Observation("s", "https://e.org/a", "article", "Kharkiv shelled", body)
     det = detect(obs, Known(), RULES, MemoryHistory(), NOW)
     assert det.developments == [] and det.matches == ()
+
+
+def test_a_related_link_line_added_to_a_known_article_is_not_an_update() -> None:
+    body = (TALKS, "Ukraine ceasefire talks: what we know about the second round")
+    obs = Observation("s", "https://e.org/a", "article", "Talks end", body)
+    assert (
+        detect(obs, known(TALKS, topics=("talks",)), RULES, MemoryHistory(), NOW).developments == []
+    )

@@ -628,3 +628,26 @@ def test_hostile_text_is_handled(text: str) -> None:
     found = shingles(text)
     assert isinstance(novelty(text, found), float)
     assert minhash(found).shape == (NUM_PERM,)
+
+
+@pytest.mark.parametrize(
+    "jaccard,size_a,size_b,same",
+    [
+        (0.50, 100, 100, True),  # near-duplicate by Jaccard alone
+        (0.30, 40, 100, True),  # a trimmed copy: 40 shingles, all but a few inside the story
+        (0.30, 100, 100, False),  # same sizes, little overlap: different stories
+        (0.15, 20, 100, False),  # mostly contained, but too little Jaccard to trust the estimate
+        (0.30, None, 100, False),  # size unknown (a story stored before sizes were kept)
+    ],
+)
+def test_story_likeness_by_jaccard_or_containment(
+    jaccard: float, size_a: int | None, size_b: int | None, same: bool
+) -> None:
+    from newswatch.similarity import story_likeness
+
+    n = NUM_PERM
+    equal = round(jaccard * n)
+    a = np.arange(n, dtype=np.uint64)
+    b = a.copy()
+    b[equal:] += np.uint64(10_000)  # exactly `equal` slots agree
+    assert story_likeness(a, size_a, b, size_b) == (same, equal / n)

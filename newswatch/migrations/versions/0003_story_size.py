@@ -1,0 +1,23 @@
+"""Stories keep the size of their shingle set, so a trimmed copy can be told by containment.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("stories") as batch:
+        batch.add_column(sa.Column("size", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("stories") as batch:
+        batch.drop_column("size")
