@@ -23,7 +23,7 @@ from newswatch.report import RunReport
 
 @delivery_task
 def deliver_task(rt_key: str) -> list[ChannelResult]:
-    """Send what waits in the outbox to the instant channels (digest channels keep collecting)."""
+    """Send instant alerts and retry refused backfill digests (digest channels keep collecting)."""
     rt = runtime(rt_key)
     return deliver_cycle(rt)
 
