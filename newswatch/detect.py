@@ -42,6 +42,7 @@ from newswatch.similarity import (
     band_keys,
     minhash,
     new_sentences,
+    shares_enough,
     signature_from_bytes,
     signature_to_bytes,
     story_likeness,
@@ -82,6 +83,8 @@ class History(Protocol):
     def story_candidates(
         self, topic: str, bands: Sequence[tuple[int, int]]
     ) -> list[StoredStory]: ...
+
+    def stories_sharing(self, topic: str, keys: Sequence[str]) -> list[tuple[StoredStory, int]]: ...
 
     def figure_history(self, topic: str, measure: str, limit: int = 50) -> list[FigureReading]: ...
 
@@ -195,6 +198,12 @@ def _story(
     bands = tuple(enumerate(band_keys(sig)))
     found = history.story_candidates(m.topic, bands)
     nearest, similarity, same = _nearest(found, sig, len(shingle_set))
+    keys = tuple(key_of(p) for p in evidence)
+    if not same:  # a trimmed copy: too little of the whole shared, whole paragraphs kept
+        for other, shared in history.stories_sharing(m.topic, keys):
+            if shares_enough(shared, keys):
+                nearest, same = other, True
+                break
     sentences = [s for p in evidence for s in split_sentences(p)]
     changes = _figures(obs, m.topic, sentences, rules, history, det)
     if nearest is not None and same:
@@ -220,7 +229,7 @@ def _story(
     )
     det.developments.append(dev)
     det.stories.append(
-        NewStory(dev.fingerprint, m.topic, signature_to_bytes(sig), bands, len(shingle_set))
+        NewStory(dev.fingerprint, m.topic, signature_to_bytes(sig), bands, len(shingle_set), keys)
     )
 
 

@@ -229,6 +229,7 @@ class NewStory:
     signature: bytes
     bands: tuple[tuple[int, int], ...]
     size: int = 0  # number of distinct shingles the signature summarises
+    keys: tuple[str, ...] = ()  # normalised-text keys of its evidence paragraphs
 
 
 @dataclass(frozen=True, slots=True)

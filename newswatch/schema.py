@@ -203,6 +203,16 @@ story_bands = Table(
     Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# Normalised-text keys of a story's evidence paragraphs: a trimmed copy that keeps some of them
+# word for word is found here even when its whole-text similarity is too low for the bands.
+story_paragraphs = Table(
+    "story_paragraphs",
+    metadata,
+    Column("topic", String(200), primary_key=True),
+    Column("key", String(40), primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+)
+
 # Every outlet article carrying a story (the first one included).
 story_sources = Table(
     "story_sources",

@@ -73,6 +73,11 @@ STORY_THRESHOLD = 0.35
 CONTAINMENT_THRESHOLD = 0.8
 CONTAINMENT_MIN_JACCARD = 0.2
 
+# A copy that keeps at least half of its evidence paragraphs word for word (two or more) is the
+# same story even when too little of the whole is shared for the bands; one shared background
+# paragraph does not make two stories one.
+MIN_SHARED_PARAGRAPHS = 2
+
 # 128 permutations in 32 bands of 4 rows. The chance that a pair with Jaccard s shares at least
 # one band is 1 - (1 - s**4) ** 32:
 #   s    0.1    0.2    0.3    0.4    0.5    0.6    0.7    0.8
@@ -435,3 +440,8 @@ def story_likeness(
         return True, jaccard
     contained = estimate_containment(jaccard, size_a, size_b) >= CONTAINMENT_THRESHOLD
     return jaccard >= CONTAINMENT_MIN_JACCARD and contained, jaccard
+
+
+def shares_enough(shared: int, keys: Sequence[str]) -> bool:
+    """Whether `shared` equal paragraphs out of a copy's evidence `keys` make it the same story."""
+    return shared >= MIN_SHARED_PARAGRAPHS and shared * 2 >= len(set(keys))

@@ -31,7 +31,7 @@ from newswatch.schema import (
 )
 from newswatch.store_base import insert_ignore
 from newswatch.store_outbox import OutboxItem, OutboxStore, StoredDevelopment
-from newswatch.store_stories import find_candidates
+from newswatch.store_stories import find_candidates, sharing_paragraphs
 from newswatch.store_writes import Route, SavedObservation, write_observation
 
 __all__ = [
@@ -185,6 +185,11 @@ class Store(OutboxStore):
         """Stories of a topic sharing at least one LSH band with a signature (indexed lookups)."""
         with self.engine.connect() as conn:  # a read: no need to queue behind writers
             return find_candidates(conn, topic, bands)
+
+    def stories_sharing(self, topic: str, keys: Sequence[str]) -> list[tuple[StoredStory, int]]:
+        """Stories of a topic with evidence paragraphs equal to some of `keys` (indexed)."""
+        with self.engine.connect() as conn:
+            return sharing_paragraphs(conn, topic, keys)
 
     def figure_history(self, topic: str, measure: str, limit: int = 50) -> list[FigureReading]:
         """The latest readings of a measure, newest first."""

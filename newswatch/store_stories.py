@@ -6,11 +6,16 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, select, text, union_all
+from sqlalchemy import Connection, Select, and_, bindparam, func, select, text, union_all
 
 from newswatch.models import Attachment, NewStory, StoredStory
-from newswatch.schema import stories, story_bands
-from newswatch.similarity import signature_from_bytes, story_likeness
+from newswatch.schema import stories, story_bands, story_paragraphs
+from newswatch.similarity import (
+    MIN_SHARED_PARAGRAPHS,
+    shares_enough,
+    signature_from_bytes,
+    story_likeness,
+)
 
 
 @lru_cache(maxsize=8)
@@ -50,6 +55,34 @@ def find_candidates(
     ]
 
 
+def sharing_paragraphs(
+    conn: Connection, topic: str, keys: Sequence[str]
+) -> list[tuple[StoredStory, int]]:
+    """Known stories of `topic` with evidence paragraphs equal to some of `keys`, with counts."""
+    wanted = sorted(set(keys))
+    if len(wanted) < MIN_SHARED_PARAGRAPHS:
+        return []
+    counts: dict[int, int] = dict(
+        conn.execute(
+            select(story_paragraphs.c.story_id, func.count())
+            .where(story_paragraphs.c.topic == topic)
+            .where(story_paragraphs.c.key.in_(wanted))
+            .group_by(story_paragraphs.c.story_id)
+            .having(func.count() >= MIN_SHARED_PARAGRAPHS)
+        ).all()
+    )
+    if not counts:
+        return []
+    rows = conn.execute(select(stories).where(stories.c.id.in_(counts))).all()
+    return [
+        (
+            StoredStory(r.id, r.topic, r.url, r.title, r.signature, r.development_id, r.size),
+            int(counts[r.id]),
+        )
+        for r in rows
+    ]
+
+
 def late_duplicates(conn: Connection, new: Sequence[NewStory]) -> dict[str, Attachment]:
     """New stories that another cycle recorded meanwhile, by development fingerprint.
 
@@ -78,4 +111,9 @@ def late_duplicates(conn: Connection, new: Sequence[NewStory]) -> dict[str, Atta
         (same, score), story_id = best
         if same:
             found[story.fingerprint] = Attachment(story_id, round(score, 3))
+            continue
+        for other, shared in sharing_paragraphs(conn, story.topic, story.keys):
+            if shares_enough(shared, story.keys):
+                found[story.fingerprint] = Attachment(other.id, round(score, 3))
+                break
     return found

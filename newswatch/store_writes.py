@@ -18,6 +18,7 @@ from newswatch.schema import (
     paragraphs,
     stories,
     story_bands,
+    story_paragraphs,
     story_sources,
     topic_matches,
 )
@@ -222,6 +223,11 @@ def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, i
                 {"topic": story.topic, "band": b, "key": k, "story_id": story_id}
                 for b, k in story.bands
             ],
+        )
+        insert_ignore(
+            conn,
+            story_paragraphs,
+            [{"topic": story.topic, "key": k, "story_id": story_id} for k in set(story.keys)],
         )
         insert_ignore(
             conn,

@@ -45,17 +45,26 @@ class MemoryHistory:
 
     stories: list[tuple[StoredStory, tuple[tuple[int, int], ...]]] = field(default_factory=list)
     readings: list[FigureReading] = field(default_factory=list)
+    keys: dict[int, set[str]] = field(default_factory=dict)
 
     def story_candidates(self, topic: str, bands: Sequence[tuple[int, int]]) -> list[StoredStory]:
         want = set(bands)
         return [s for s, b in self.stories if s.topic == topic and want & set(b)]
 
+    def stories_sharing(self, topic: str, keys: Sequence[str]) -> list[tuple[StoredStory, int]]:
+        shared = [(s, len(self.keys.get(s.id, set()) & set(keys))) for s, _ in self.stories]
+        return [(s, n) for s, n in shared if s.topic == topic and n >= 2]
+
     def figure_history(self, topic: str, measure: str, limit: int = 50) -> list[FigureReading]:
         return [r for r in reversed(self.readings) if (r.topic, r.measure) == (topic, measure)]
 
     def keep(self, det: Detection, url: str) -> None:
-        for i, s in enumerate(det.stories):
-            self.stories.append((StoredStory(i, s.topic, url, "", s.signature, None), s.bands))
+        for s in det.stories:
+            i = len(self.stories)
+            self.stories.append(
+                (StoredStory(i, s.topic, url, "", s.signature, None, s.size), s.bands)
+            )
+            self.keys[i] = set(s.keys)
         self.readings.extend(det.figures)
 
 
@@ -182,18 +191,50 @@ def story(history: MemoryHistory, url: str, paras: tuple[str, ...], source: str)
     return det
 
 
-@pytest.mark.parametrize(
-    "second,kinds,attached",
-    [
-        (WIRE_COPY, [], True),  # wire copy, light edits, reordered: one development
-        (OTHER_STORY, ["new_story"], False),  # another story on the same topic: alerts
-    ],
-    ids=["wire copy attaches", "different story alerts"],
+LONG_ORIGINAL = (
+    *ORIGINAL,
+    "Russia's defence ministry said its forces had taken the towns of Berdyansk and Enerhodar "
+    "while the delegations talked, and Ukraine denied that the nearby nuclear plant had fallen.",
+    "Western diplomats said the talks were unlikely to bring a ceasefire soon because Moscow "
+    "had set conditions that Kyiv has repeatedly rejected, including neutrality for Ukraine.",
+    "The UN General Assembly began an emergency session on the war as the delegations met, with "
+    "a vote on a resolution deploring Russia's aggression against Ukraine expected this week.",
+    "Kremlin spokesman Dmitry Peskov declined to say what Moscow wanted from the negotiations, "
+    "telling reporters only that the Russian delegation had reported back to President Putin.",
+    "Ukraine's foreign minister said Kyiv would not accept ultimatums at the talks and urged "
+    "Western partners to keep up sanctions pressure while the two sides kept meeting.",
+    "Belarusian officials, who hosted the delegations at a hunting lodge near the border, said a "
+    "second round of negotiations could take place within days at the same venue.",
 )
-def test_stories_across_outlets(second: tuple[str, ...], kinds: list[str], attached: bool) -> None:
+TRIMMED_COPY = (
+    "Officials from Russia and Ukraine ended their first round of talks on Monday.",  # lead cut
+    ORIGINAL[1],  # kept word for word
+    ORIGINAL[2],
+)
+
+
+@pytest.mark.parametrize(
+    "first,second,kinds,attached",
+    [
+        (ORIGINAL, WIRE_COPY, [], True),  # wire copy, light edits, reordered: one development
+        (ORIGINAL, OTHER_STORY, ["new_story"], False),  # another story on the topic: alerts
+        (LONG_ORIGINAL, TRIMMED_COPY, [], True),  # a short copy keeping whole paragraphs
+        # one shared background paragraph does not make two stories one
+        (ORIGINAL, (OTHER_STORY[0], ORIGINAL[2], OTHER_STORY[1]), ["new_story"], False),
+    ],
+    ids=[
+        "wire copy attaches",
+        "different story alerts",
+        "trimmed copy attaches",
+        "shared background paragraph alerts",
+    ],
+)
+def test_stories_across_outlets(
+    first: tuple[str, ...], second: tuple[str, ...], kinds: list[str], attached: bool
+) -> None:
     history = MemoryHistory()
-    first = story(history, "https://one.example/a", ORIGINAL, "one")
-    assert [d.kind for d in first.developments] == ["new_story"]
+    original = story(history, "https://one.example/a", first, "one")
+    assert [d.kind for d in original.developments] == ["new_story"]
     det = story(history, "https://two.example/b", second, "two")
     assert [d.kind for d in det.developments] == kinds
     assert bool(det.attachments) is attached

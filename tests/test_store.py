@@ -161,7 +161,14 @@ def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: P
     from newswatch.store import MIGRATIONS
 
     v1 = MetaData(naming_convention=metadata.naming_convention)
-    new_tables = {"stories", "story_bands", "story_sources", "figures", "paragraphs"}
+    new_tables = {
+        "stories",
+        "story_bands",
+        "story_sources",
+        "story_paragraphs",
+        "figures",
+        "paragraphs",
+    }
     for name, table in metadata.tables.items():
         if name not in new_tables:
             table.to_metadata(v1)
@@ -218,3 +225,20 @@ def test_another_outlet_attached_to_a_story_is_listed_on_its_development(store: 
     d = store.development(dev_id)
     assert d.outlets == ("s", "wire")
     assert d.links == (("wire", "https://w.example/b"),)
+
+
+def test_stories_are_found_by_shared_evidence_paragraphs(store: Store) -> None:
+    from dataclasses import replace
+
+    from newswatch.models import NewStory
+
+    keys = ("k1", "k2", "k3")
+    first = replace(
+        obs(dev("story"), routes=ROUTES),
+        stories=(NewStory("story", "talks", b"\0" * 8 * 128, ((0, 11),), 50, keys),),
+    )
+    store.save_observation(first)
+    ((found, shared),) = store.stories_sharing("talks", ["k2", "k3", "x"])
+    assert shared == 2 and found.url == "https://e.org/a"
+    assert store.stories_sharing("talks", ["k1", "x"]) == []  # one shared paragraph is not enough
+    assert store.stories_sharing("sanctions", ["k1", "k2"]) == []  # per topic
