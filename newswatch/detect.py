@@ -47,7 +47,7 @@ from newswatch.similarity import (
     signature_to_bytes,
     story_likeness,
 )
-from parsers.text import paragraph_key
+from parsers.text import is_headline_like, paragraph_key
 
 MAX_UPDATE_SENTENCES = 6
 MAX_STORY_SENTENCES = 3
@@ -180,7 +180,7 @@ def _substantive(obs: Observation, m: Match) -> bool:
 
 def _is_text(obs: Observation, paragraph: str) -> bool:
     """Body text rather than a headline-like line (long, or ending as a sentence does)."""
-    return obs.kind == "page" or len(paragraph) > 160 or paragraph.rstrip()[-1:] in ".…;:\"”»'’)"
+    return obs.kind == "page" or not is_headline_like(paragraph.rstrip())
 
 
 def _story(

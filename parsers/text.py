@@ -149,7 +149,7 @@ def clean_paragraphs(paragraphs: Iterable[str], *, repeat_below: int = 0) -> lis
         text = normalise_space(raw)
         if not text:
             continue
-        if in_link_block and _is_headline_like(text):
+        if in_link_block and is_headline_like(text):
             in_link_block -= 1
             continue
         in_link_block = 0
@@ -201,6 +201,7 @@ def _is_timestamp(text: str) -> bool:
     return dated and (has_digit or bool(cue))
 
 
-def _is_headline_like(text: str) -> bool:
+def is_headline_like(text: str) -> bool:
+    """A short line that does not end as a sentence does (a headline, a link, a label)."""
     # Headlines may end in "?" or "!", but a full stop or a closing quote marks a real sentence.
-    return len(text) <= 140 and text[-1] not in ".…:;\"”»'’)"
+    return not text or (len(text) <= 140 and text[-1] not in ".…:;\"”»'’)")
