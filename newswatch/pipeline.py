@@ -100,9 +100,15 @@ def process_source(rt: Runtime, source: Source, run_id: int | None, how: Pass) -
     except (FetchError, ParseError) as exc:
         report.fail(exc)
     else:
-        work, complete = _work_list(rt, source, items, now, how, report)
+        work, left = _work_list(rt, source, items, now, how, report)
         for url, listed in work:
             _process_item(rt, source, url, listed, get, run_id, how, baseline, report)
+        if baseline and left and not how.dry_run:
+            # Links a baseline could not fetch are remembered unfetched, as history: left
+            # for later they would look new on the next cycle and alert as news.
+            _remember_unfetched(rt, source, left)
+            left = []
+        complete = not left
         # The source's own validators are kept only when everything it listed was handled:
         # after a failed or capped item, the next cycle must see the full listing again.
         if complete and not report.item_errors and report.ok and how.origin == "monitor":
@@ -110,6 +116,25 @@ def process_source(rt: Runtime, source: Source, run_id: int | None, how: Pass) -
     if how.origin == "monitor" and not how.dry_run:
         rt.store.record_source_run(source.name, now, report.error, baseline)
     return report
+
+
+def _remember_unfetched(rt: Runtime, source: Source, items: list[Item]) -> None:
+    now = utcnow()
+    for item in items:
+        rt.store.save_observation(
+            SavedObservation(
+                source=source.name,
+                url=item.url,
+                kind="article",
+                title=item.title,
+                paragraphs=(),
+                content_hash="",
+                now=now,
+                published=item.published,
+                history=True,
+                enqueue=False,
+            )
+        )
 
 
 def _no_validators(_url: str) -> Validators | None:
@@ -131,13 +156,12 @@ def _work_list(
     now: datetime,
     how: Pass,
     report: SourceReport,
-) -> tuple[list[tuple[str, Item | None]], bool]:
-    """New items worth fetching, then known articles inside `watch_for`, in time order.
-
-    The flag says whether that is all of them (False when the per-cycle cap cut the list).
+) -> tuple[list[tuple[str, Item | None]], list[Item]]:
+    """New items worth fetching, then known articles inside `watch_for`; and the new items the
+    per-cycle cap left for later (oldest first, so alerts keep the order of publication).
     """
     if source.kind == "page":
-        return [(source.url, None)], True
+        return [(source.url, None)], []
     report.items = len(items or [])
     work: dict[str, Item | None] = {}
     oldest = now - timedelta(seconds=source.settings.max_age)
@@ -154,16 +178,17 @@ def _work_list(
         watch_since = now - timedelta(seconds=source.settings.watch_for)
         for known in rt.store.articles_to_recheck(source.name, watch_since):
             work.setdefault(known.url, None)
-    ordered = sorted(work.items(), key=lambda kv: _sort_key(kv[1]))
+    new = sorted((i for i in work.values() if i is not None), key=_sort_key)
+    if report.baseline:
+        new.reverse()  # a baseline fetches the newest first: what later copies will resemble
     limit = MAX_BASELINE_FETCH if report.baseline else MAX_NEW_PER_CYCLE
-    keep = limit + sum(1 for _, i in ordered if i is None)
-    return ordered[:keep], len(ordered) <= keep
+    chosen: list[tuple[str, Item | None]] = [(i.url, i) for i in new[:limit]]
+    chosen += [(u, None) for u, i in work.items() if i is None]
+    return chosen, new[limit:]
 
 
-def _sort_key(item: Item | None) -> tuple[int, datetime]:
-    if item is None:
-        return (1, datetime.min.replace(tzinfo=UTC))
-    return (0, item.published or datetime.max.replace(tzinfo=UTC))
+def _sort_key(item: Item) -> datetime:
+    return item.published or datetime.max.replace(tzinfo=UTC)
 
 
 def _process_item(
