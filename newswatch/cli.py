@@ -186,6 +186,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.channel and args.channel not in {c.name for c in config.channels}:
         raise UsageError(f"--channel {args.channel}: no such channel in {args.config}")
+    if args.channel and not next(c for c in config.channels if c.name == args.channel).digest:
+        raise UsageError(
+            f"--channel {args.channel}: an instant channel (no `digest:` in {args.config}); "
+            "its alerts are sent as they are found"
+        )
     if _prefect_api():
         from flows.digest import digest
 

@@ -148,6 +148,7 @@ def test_a_failing_source_is_reported_and_the_others_go_on(world: World, tmp_pat
         (["check"], 0, "northlight-news"),
         (["backfill", "--since", "yesterday"], 2, "bad time"),
         (["digest", "--channel", "nope"], 2, "no such channel"),
+        (["digest", "--channel", "desk-chat"], 2, "an instant channel"),
     ],
 )
 def test_cli_usage(world: World, args: list[str], code: int, needle: str) -> None:
