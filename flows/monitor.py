@@ -20,6 +20,7 @@ def monitor(
     config: str = DEFAULT_CONFIG,
     sources: list[str] | None = None,
     max_late_minutes: int = 20,
+    shard: str | None = None,
 ) -> RunReport | None:
     """Fetch every source, record and alert on new developments; the same cycle as `newswatch run`.
 
@@ -28,12 +29,14 @@ def monitor(
         sources: only these sources (names from the config); all when empty.
         max_late_minutes: a run starting this long after its scheduled time only says so and
             returns, so missed runs are not replayed after downtime; 0 turns the check off.
+        shard: "I/N": only the sources whose name hashes to shard I of N (1 <= I <= N), the
+            same on every machine; with `sources`, those of them in the shard.
     """
     skip = stale_message(max_late_minutes)
     if skip:
         publish_skip("monitor", skip)
         return None
     with open_runtime(config) as (key, rt):
-        report = run_cycle(rt, sources, prefect_steps(key))
+        report = run_cycle(rt, sources, prefect_steps(key), shard)
     publish(report)
     return report

@@ -35,7 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="one monitoring cycle, then exit")
+    rn = sub.add_parser("run", parents=[common], help="one monitoring cycle, then exit")
+    rn.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only the sources whose name hashes to shard I of N (1 <= I <= N), e.g. 1/2",
+    )
     bf = sub.add_parser("backfill", parents=[common], help="process items published in a window")
     bf.add_argument("--since", required=True, help="ISO date/datetime or age like 7d")
     bf.add_argument("--until", help="ISO date/datetime or age (default: now)")
@@ -103,15 +108,18 @@ def _print_report(report: RunReport | None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from newswatch.shards import parse_shard
+
     config = _config(args)
+    shard = parse_shard(args.shard)  # a bad form is a usage error before anything starts
     if _prefect_api():
         from flows.monitor import monitor
 
-        return _print_report(monitor(config=args.config))
+        return _print_report(monitor(config=args.config, shard=args.shard))
     from newswatch.pipeline import Runtime, Steps, run_cycle
 
     with Runtime.open(config) as rt, _progress("monitoring"):
-        return _print_report(run_cycle(rt, steps=Steps(on_source=_print_source)))
+        return _print_report(run_cycle(rt, steps=Steps(on_source=_print_source), shard=shard))
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -159,7 +167,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     console.print("\nFetching each source once (nothing is sent, nothing is stored):", markup=False)
     with (
         tempfile.TemporaryDirectory(prefix="newswatch-check-") as scratch,
-        Runtime.open(config, store_url=_readonly_store(config.store, scratch)) as rt,
+        Runtime.open(
+            config, store_url=_readonly_store(config.store, scratch), shared_pacing=False
+        ) as rt,
     ):
         report = run_check(rt, on_source=_print_check)
     console.print(report.summary().replace("message(s) sent", "message(s) would be sent"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
+from typing import Protocol
 from urllib.parse import urljoin
 
 import requests
@@ -23,6 +24,7 @@ from newswatch.errors import (
     BlockedFetchError,
     DeadlineExceeded,
     FetchError,
+    NewswatchError,
     PermanentFetchError,
     TransientFetchError,
 )
@@ -109,6 +111,21 @@ def _read_capped(response: requests.Response, cap: int, shown: str) -> bytes:
 
 # --- per-host state ------------------------------------------------------------------------
 
+# Added to a gap shared with other processes: their sends, unlike this process's, are not
+# serialised, so scheduling jitter between two machines must not bring arrivals under the gap.
+SHARED_GAP_MARGIN = 0.05
+
+
+class SharedPacing(Protocol):
+    """Per-host request slots shared by every process using one store (see store/pacing.py)."""
+
+    def claim(self, host: str, gap: float, earliest: float) -> float:
+        """Reserve this process's next request to `host`: not before `earliest` seconds from now
+        and at least `gap` seconds after the last slot any process reserved; returns the seconds
+        to wait before sending. May raise NewswatchError (e.g. StoreError).
+        """
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class _Reply:
@@ -157,6 +174,7 @@ class Fetcher:
         backoff_base: float = 1.0,
         max_retry_wait: float = 60.0,
         robots_ttl: float = 3600.0,
+        pacing: SharedPacing | None = None,
     ) -> None:
         self._user_agent = user_agent
         self._max_retries = max(0, max_retries)
@@ -167,6 +185,7 @@ class Fetcher:
         self._session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"})
         self._lock = threading.Lock()  # guards the dicts below; never held while waiting
         self._hosts: dict[str, _Host] = {}
+        self._pacing = pacing  # None: pacing holds within this process only
 
     def __enter__(self) -> Fetcher:
         return self
@@ -303,10 +322,10 @@ class Fetcher:
             host = self._hosts.setdefault(target.host, _Host())
         with host.turn:
             wait = max(host.not_before, host.last_end + gap) - time.monotonic()
-            if wait > self._max_retry_wait:
-                shown = redact(target.url)
-                message = f"host {target.host} is paused for {wait:.0f}s more"
-                raise TransientFetchError(message, url=shown, retry_after=wait)
+            self._check_wait(target, wait)
+            if gap > 0 and self._pacing is not None:
+                wait = self._shared_wait(target, gap, wait)
+                self._check_wait(target, wait)
             if wait > 0:
                 time.sleep(wait)
             try:
@@ -317,6 +336,25 @@ class Fetcher:
             if reply.retry_after is not None:
                 host.not_before = max(host.not_before, host.last_end + reply.retry_after)
         return reply
+
+    def _check_wait(self, target: Target, wait: float) -> None:
+        if wait > self._max_retry_wait:
+            message = f"host {target.host} is paused for {wait:.0f}s more"
+            raise TransientFetchError(message, url=redact(target.url), retry_after=wait)
+
+    def _shared_wait(self, target: Target, gap: float, local_wait: float) -> float:
+        """This host's slot among every process sharing the store (one small transaction).
+
+        A slot is a timestamp, not a lock: a process killed after claiming one delays the host
+        by that one gap at most, and nothing needs releasing.
+        """
+        assert self._pacing is not None
+        try:
+            return self._pacing.claim(target.host, gap + SHARED_GAP_MARGIN, max(0.0, local_wait))
+        except NewswatchError as exc:
+            raise TransientFetchError(
+                f"cannot reserve a request slot for {target.host}: {exc}", url=redact(target.url)
+            ) from exc
 
     def _exchange(self, target: Target, settings: FetchSettings, headers: dict[str, str]) -> _Reply:
         attempt = Attempt(redact(target.url), target.require_public)

@@ -40,6 +40,7 @@ from newswatch.models import (
 )
 from newswatch.novelty import unchanged
 from newswatch.report import RunReport, SourceReport
+from newswatch.shards import Shard, parse_shard
 from newswatch.store import Store
 from newswatch.timespec import digest_due_at, parse_window
 
@@ -65,9 +66,15 @@ class Runtime:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, config: Config, store_url: str | None = None) -> Runtime:
+    def open(
+        cls, config: Config, store_url: str | None = None, shared_pacing: bool = True
+    ) -> Runtime:
+        """Open the store and a fetcher whose per-host pacing holds across every process that
+        shares the store (`shared_pacing`; off for a dry check, which writes nothing).
+        """
         store = Store.open(store_url or config.store)
-        fetcher = Fetcher(user_agent=config.defaults.user_agent)
+        pacing = store.pacing if shared_pacing else None
+        fetcher = Fetcher(user_agent=config.defaults.user_agent, pacing=pacing)
         return cls(config, store, fetcher, Rules.build(config.topics))
 
     def close(self) -> None:
@@ -88,15 +95,22 @@ class Runtime:
             out.append(Route(ch.name, mode, frozenset(ch.topics), not_before))
         return tuple(out)
 
-    def selected(self, names: Iterable[str] | None) -> list[Source]:
-        """The sources named (all when none); an unknown name is a usage error."""
+    def selected(
+        self, names: Iterable[str] | None, shard: str | Shard | None = None
+    ) -> list[Source]:
+        """The sources named (all when none), of those the ones in `shard` ("I/N") if given;
+        an unknown name or a malformed shard is a usage error.
+        """
+        part = parse_shard(shard)
         wanted = list(names or [])
-        if not wanted:
-            return list(self.config.sources)
         unknown = [n for n in wanted if n not in {s.name for s in self.config.sources}]
         if unknown:
             raise UsageError(f"no such source in {self.config.path}: {', '.join(unknown)}")
-        return [s for s in self.config.sources if s.name in wanted]
+        return [
+            s
+            for s in self.config.sources
+            if (not wanted or s.name in wanted) and (part is None or part.takes(s.name))
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +169,13 @@ class Steps:
 
 
 def run_cycle(
-    rt: Runtime, source_names: Iterable[str] | None = None, steps: Steps = Steps()
+    rt: Runtime,
+    source_names: Iterable[str] | None = None,
+    steps: Steps = Steps(),
+    shard: str | Shard | None = None,
 ) -> RunReport:
-    """One monitor cycle: every source, then instant delivery of what waits in the outbox."""
-    sources = rt.selected(source_names)
+    """One monitor cycle: every source (of the shard), then instant delivery from the outbox."""
+    sources = rt.selected(source_names, shard)
     report = begin_run(rt, "monitor")
     how = Pass(run_id=report.run_id)
     report.sources = steps.fan_out(rt, sources, how, steps.on_source)

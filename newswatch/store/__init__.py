@@ -32,6 +32,7 @@ from newswatch.shingles import article_shingles
 from newswatch.store.db import MIGRATIONS, Database, insert_ignore
 from newswatch.store.observations import write_observation
 from newswatch.store.outbox import Outbox
+from newswatch.store.pacing import HostPacing
 from newswatch.store.schema import (
     articles,
     http_validators,
@@ -42,7 +43,7 @@ from newswatch.store.schema import (
 )
 from newswatch.store.stories import figure_history, find_candidates, history, sharing_paragraphs
 
-__all__ = ["MIGRATIONS", "Outbox", "Store"]
+__all__ = ["MIGRATIONS", "HostPacing", "Outbox", "Store"]
 
 
 class Store:
@@ -51,6 +52,7 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.outbox = Outbox(db)
+        self.pacing = HostPacing(db)  # per-host request slots shared with every other process
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -252,3 +252,12 @@ runs = Table(
     Column("finished", TS, nullable=True),
     Column("report", Text, nullable=False, default="{}"),
 )
+
+# Per-host request slots shared by every process using this store (store/pacing.py): the start
+# of the latest slot any process reserved, in seconds since the epoch by the database's clock.
+host_pacing = Table(
+    "host_pacing",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("last_at", Float, nullable=False),
+)

@@ -1,0 +1,26 @@
+"""Per-host request slots shared across processes, so per_host_delay holds across workers.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "host_pacing",
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("last_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("host", name=op.f("pk_host_pacing")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("host_pacing")
