@@ -18,6 +18,7 @@ BENCHMARKS = [  # (label, module, what it measures, arguments)
         "alert precision/recall, held-out set (never tuned on)",
         ["--cases", "benchmarks/eval/holdout"],
     ),
+    ("scale", "scale", "one cycle over 50 and 250 local feeds, 1 and 2 workers, PostgreSQL", []),
 ]
 
 

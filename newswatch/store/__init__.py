@@ -64,6 +64,7 @@ class Store:
         return self.db.name
 
     def close(self) -> None:
+        self.pacing.close()
         self.db.close()
 
     # --- sources ---------------------------------------------------------------------------

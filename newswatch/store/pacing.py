@@ -7,15 +7,20 @@ SQLite, BEGIN IMMEDIATE) serialises two claims for one host, and each sees the o
 
 A slot is a timestamp, not a lock held by a process: nothing is released after the request, so
 a process killed at any point holds up that host for at most the one gap it reserved.
+
+A claim happens before every paced request, so its commit does not wait for the disk
+(PostgreSQL: synchronous_commit off for that transaction; SQLite: a connection of its own with
+synchronous=NORMAL). A slot lost to a power failure only lets one request go early once.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, event, text
 
-from newswatch.store.db import Database, insert_ignore
+from newswatch.store.db import Database, _sqlite_begin, _sqlite_pragmas, insert_ignore
 from newswatch.store.schema import host_pacing
 
 _CLAIM_PG = text(
@@ -35,8 +40,13 @@ class HostPacing:
     """The store's side of `newswatch.fetch.SharedPacing`."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
         self._postgres = db.engine.dialect.name == "postgresql"
+        self._own = None if self._postgres else _unsynced_sqlite(db)
+        self.db = self._own or db
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.close()
 
     def claim(self, host: str, gap: float, earliest: float) -> float:
         """Reserve a slot for `host` >= `earliest` s from now and >= `gap` s after the last one
@@ -44,6 +54,8 @@ class HostPacing:
         """
         params = {"host": host[:255], "gap": float(gap), "earliest": float(earliest)}
         with self.db.tx() as conn:
+            if self._postgres:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             wait = self._claim(conn, params)
             if wait is None:  # the host's first request through this store
                 insert_ignore(conn, host_pacing, {"host": params["host"], "last_at": 0.0})
@@ -56,3 +68,19 @@ class HostPacing:
         else:
             row = conn.execute(_CLAIM_SQLITE, {**params, "now": time.time()}).first()
         return None if row is None else float(row[0])
+
+
+def _unsynced_sqlite(db: Database) -> Database | None:
+    """The same SQLite file through connections whose commits skip the fsync (WAL stays)."""
+    url = db.engine.url
+    if url.database in (None, "", ":memory:"):
+        return None  # a private in-memory store: another connection would see another database
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "connect", _normal_sync)
+    event.listen(engine, "begin", _sqlite_begin)
+    return Database(engine, db.name)
+
+
+def _normal_sync(dbapi_conn: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_conn, record)
+    dbapi_conn.execute("PRAGMA synchronous=NORMAL")
