@@ -19,8 +19,8 @@ started together:
 A cycle's time is from the first run's start to the last run's end as the store records them
 (the processes' ~2-4 s of Python start-up is shown apart). CPU is the workers' user+sys time.
 Store size is PostgreSQL's database size after the baseline minus an empty store's, per
-article stored. `per_host_delay` is --delay (default 0.02 s; shared slots add 0.05 s) so that the shared per-host slots
-are exercised without the politeness wait dominating; the README's sizing adds real delays.
+article stored. `per_host_delay` is --delay (default 0.02 s; shared slots add 0.05 s), so the
+shared per-host slots are exercised without politeness waits dominating; the README adds those.
 
 The cost of the shared pacing itself is measured apart: one slot claim on PostgreSQL and on
 SQLite, against the same claim table, in one process with nobody else claiming.
@@ -66,6 +66,7 @@ class Cycle:
     requests: int
     per_source_ms: float
     per_article_ms: float
+    commits: int = 0  # PostgreSQL transactions committed in the cycle (all workers)
     store_bytes_per_article: float | None = None
 
 
@@ -84,6 +85,17 @@ def db_size(url: str) -> int:
         size = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
     engine.dispose()
     return size
+
+
+def commits(url: str) -> int:
+    """Transactions committed in this database so far (workers flush their counts on exit)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        ).scalar_one()
+    engine.dispose()
+    return int(found)
 
 
 def run_span(url: str) -> tuple[list[tuple[datetime, datetime]], int]:
@@ -143,7 +155,10 @@ def measure(
         seen_runs = 0
         for kind in ("baseline", "steady"):
             farm.clear()
+            committed = commits(url)
             wall, cpu = cycle(config, workers)
+            time.sleep(1.0)  # let the last statistics reach pg_stat_database
+            committed = commits(url) - committed - 1
             rows, stored = run_span(url)
             mine = rows[seen_runs:]
             seen_runs = len(rows)
@@ -153,7 +168,7 @@ def measure(
             c = Cycle(
                 feeds, workers, kind, span, wall, cpu, bodies, len(log),
                 per_source_ms=1000 * span / feeds,
-                per_article_ms=1000 * span / max(1, bodies),
+                per_article_ms=1000 * span / max(1, bodies), commits=committed,
             )  # fmt: skip
             if kind == "baseline":
                 c.store_bytes_per_article = (db_size(url) - empty) / max(1, stored)
@@ -185,14 +200,15 @@ def claim_cost(server: str, claims: int = 400) -> dict[str, float]:
 def table(cycles: list[Cycle]) -> str:
     head = (
         "| feeds | workers | cycle | time (s) | per source (ms) | per article (ms) | "
-        "CPU (s) | articles | requests | store/article (KB) |\n|" + "---|" * 10
+        "CPU (s) | articles | requests | DB commits | store/article (KB) |\n|" + "---|" * 11
     )
     lines = [head]
     for c in cycles:
         size = f"{c.store_bytes_per_article / 1024:.1f}" if c.store_bytes_per_article else ""
         lines.append(
             f"| {c.feeds} | {c.workers} | {c.kind} | {c.seconds:.1f} | {c.per_source_ms:.0f} | "
-            f"{c.per_article_ms:.0f} | {c.cpu:.1f} | {c.articles} | {c.requests} | {size} |"
+            f"{c.per_article_ms:.0f} | {c.cpu:.1f} | {c.articles} | {c.requests} | {c.commits} | "
+            f"{size} |"
         )
     return "\n".join(lines)
 
