@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--fetch", action="store_true", help="fetch once, show what would alert")
     dm = sub.add_parser("demo", parents=[common], help="replay a news day on localhost")
     dm.add_argument("--fast", action="store_true", help="no pause between cycles")
+    dv = sub.add_parser("developments", parents=[common], help="what was found, newest first")
+    dv.add_argument("--since", help="only those detected since (ISO date/datetime or age like 7d)")
+    dv.add_argument("--topic", action="append", dest="topics", metavar="NAME", default=[])
+    dv.add_argument("--format", choices=["table", "json", "csv"], default="table")
     return parser
 
 
@@ -287,6 +291,24 @@ def _progress(what: str) -> Iterator[None]:
         yield
 
 
+def cmd_developments(args: argparse.Namespace) -> int:
+    from newswatch.export import render
+    from newswatch.store import Store
+
+    config = _config(args)
+    since = parse_when(args.since) if args.since else None
+    for name in args.topics:
+        if name not in {t.name for t in config.topics}:
+            raise UsageError(f"--topic {name}: no such topic in {args.config}")
+    store = Store.open(config.store)
+    try:
+        devs = store.recent_developments(since, args.topics)
+    finally:
+        store.close()
+    sys.stdout.write(render(devs, args.format))
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "backfill": cmd_backfill,
@@ -294,6 +316,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
     "check": cmd_check,
     "demo": cmd_demo,
+    "developments": cmd_developments,
 }
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newswatch.errors import StoreError
 from newswatch.models import (
+    Development,
     FigureReading,
     StoredStory,
     Validators,
@@ -30,6 +31,7 @@ from newswatch.schema import (
     topic_matches,
 )
 from newswatch.store_base import insert_ignore
+from newswatch.store_export import recent_developments
 from newswatch.store_outbox import OutboxItem, OutboxStore, StoredDevelopment
 from newswatch.store_stories import find_candidates, sharing_paragraphs
 from newswatch.store_writes import Route, SavedObservation, write_observation
@@ -236,6 +238,16 @@ class Store(OutboxStore):
         """
         with self._tx() as conn:
             return write_observation(conn, obs)
+
+    def recent_developments(
+        self, since: datetime | None = None, topics: Sequence[str] = (), limit: int | None = None
+    ) -> list[Development]:
+        """Developments newest first, for export and the Atom feeds (a read: no write lock)."""
+        try:
+            with self.engine.connect() as conn:
+                return recent_developments(conn, since, topics, limit)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store error: {exc.__class__.__name__}: {exc}") from exc
 
     # --- runs ------------------------------------------------------------------------------
 
