@@ -134,6 +134,8 @@ def publish(report: RunReport) -> None:
         logger.warning("source %s failed: %s", failed.source, failed.error)
     for channel in report.failed_channels:
         logger.warning("channel %s is waiting for retry: %s", channel.channel, channel.error)
+    if report.feeds_error:
+        logger.warning("feeds not written (the store keeps everything): %s", report.feeds_error)
     create_markdown_artifact(
         markdown=report.to_markdown(),
         key=f"newswatch-{report.kind}",

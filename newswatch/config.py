@@ -51,7 +51,7 @@ MAX_FLOW_DEPTH = 64
 _SETTING_KEYS = ("interval", "timeout", "per_host_delay", "max_age", "watch_for")
 _MUST_BE_POSITIVE = frozenset({"interval", "timeout", "max_age"})
 _DEFAULT_KEYS = frozenset({*_SETTING_KEYS, "max_bytes", "user_agent"})
-_TOP_KEYS = frozenset({"store", "defaults", "sources", "topics", "channels"})
+_TOP_KEYS = frozenset({"store", "defaults", "sources", "topics", "channels", "feeds_dir"})
 _SOURCE_KEYS = frozenset({"name", *SOURCE_KINDS, "links", *_DEFAULT_KEYS})
 _TOPIC_KEYS = frozenset({"name", "any", "all", "none", "measures"})
 _CHANNEL_KEYS = frozenset({"name", "url", "topics", "digest"})
@@ -377,6 +377,14 @@ def _store(value: object, ctx: _Ctx) -> str:
     return store
 
 
+def _folder(value: object, key: str, ctx: _Ctx) -> str | None:
+    """An optional folder; a relative one is taken relative to the config file's folder."""
+    if value is None:
+        return None
+    folder = os.path.expanduser(_string(value, key, ctx))
+    return os.path.join(os.path.dirname(os.path.abspath(ctx.path)), folder)
+
+
 def _entries(
     data: dict[str, Any], section: str, ctx: _Ctx, build: Callable[[object, str, set[str]], _T]
 ) -> tuple[_T, ...]:
@@ -407,4 +415,6 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     topics = _entries(data, "topics", ctx, lambda m, k, seen: _topic(m, k, seen, ctx))
     names = [t.name for t in topics]
     channels = _entries(data, "channels", ctx, lambda m, k, seen: _channel(m, k, names, seen, ctx))
-    return Config(ctx.path, _store(data.get("store"), ctx), defaults, sources, topics, channels)
+    store = _store(data.get("store"), ctx)
+    feeds_dir = _folder(data.get("feeds_dir"), "feeds_dir", ctx)
+    return Config(ctx.path, store, defaults, sources, topics, channels, feeds_dir)

@@ -66,6 +66,7 @@ class Config:
     sources: tuple[Source, ...]
     topics: tuple[Topic, ...]
     channels: tuple[Channel, ...]
+    feeds_dir: str | None = None  # Atom feeds of developments rewritten after each run
 
     def source(self, name: str) -> Source:
         for s in self.sources:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from newswatch.deliver import ChannelResult, deliver_digests, deliver_instant
 from newswatch.detect import Known, Observation, Rules, content_hash, detect
 from newswatch.errors import FetchError, NewswatchError, ParseError
+from newswatch.feedfiles import update_feeds
 from newswatch.fetch import Fetcher
 from newswatch.models import Config, Development, NotifyMode, Source, Validators
 from newswatch.report import RunReport, SourceReport
@@ -418,6 +419,7 @@ def begin_run(rt: Runtime, kind: str, note: str = "") -> tuple[int, RunReport]:
 
 
 def finish_run(rt: Runtime, run_id: int, report: RunReport) -> RunReport:
+    report.feeds_error = update_feeds(rt.store, rt.config, utcnow())
     report.finished = utcnow()
     rt.store.finish_run(run_id, report.finished, report.to_dict())
     return report
