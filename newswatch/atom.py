@@ -1,4 +1,4 @@
-"""Developments → an Atom 1.0 document a feed reader subscribes to; page text never becomes markup."""
+"""Developments → an Atom 1.0 document for feed readers; page text never becomes markup."""
 
 from __future__ import annotations
 

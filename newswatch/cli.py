@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 
+from newswatch import __version__
 from newswatch.config import describe, load_config, parse_duration
 from newswatch.errors import ConfigError, NewswatchError
 from newswatch.models import Config
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch news sources and alert on new developments on the topics you track.",
         parents=[common],
     )
+    parser.add_argument("--version", action="version", version=f"newswatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="one monitoring cycle, then exit")
     bf = sub.add_parser("backfill", parents=[common], help="process items published in a window")
