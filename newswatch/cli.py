@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--since", help="only those detected since (ISO date/datetime or age like 7d)")
     dv.add_argument("--topic", action="append", dest="topics", metavar="NAME", default=[])
     dv.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    op = sub.add_parser("import-opml", parents=[common], help="OPML feeds as a sources: block")
+    op.add_argument("file", metavar="FILE", help="an OPML subscription list (from a feed reader)")
     return parser
 
 
@@ -311,6 +313,33 @@ def cmd_developments(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MAX_OPML_BYTES = 20_000_000
+
+
+def cmd_import_opml(args: argparse.Namespace) -> int:
+    from newswatch.errors import ParseError
+    from newswatch.opml_import import sources_yaml
+    from parsers.opml import parse_opml
+
+    try:
+        with open(args.file, "rb") as handle:
+            data = handle.read(MAX_OPML_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_OPML_BYTES:
+        raise UsageError(f"{args.file}: larger than {MAX_OPML_BYTES} bytes")
+    try:
+        subs, skipped = parse_opml(data, args.file)
+    except ParseError as exc:
+        raise UsageError(str(exc)) from None
+    for note in skipped:
+        err_console.print(f"newswatch: skipped {note}", markup=False)
+    if not subs:
+        raise UsageError(f"{args.file}: no feeds in it (no outline has an xmlUrl)")
+    sys.stdout.write(sources_yaml(subs))
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "backfill": cmd_backfill,
@@ -319,6 +348,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "demo": cmd_demo,
     "developments": cmd_developments,
+    "import-opml": cmd_import_opml,
 }
 
 if __name__ == "__main__":

@@ -251,3 +251,15 @@ class FigureReading:
     sentence: str
     url: str
     source: str
+
+
+# --- subscription lists (OPML) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One feed of an OPML subscription list."""
+
+    url: str
+    title: str = ""
+    folder: str = ""  # the titles of the outlines it is nested in, joined by " / "
