@@ -278,11 +278,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def demo_config() -> str:
-    """config/demo.yaml of this checkout, wherever the command is run from."""
-    local = os.path.join("config", "demo.yaml")
-    if os.path.exists(local):
-        return local
-    return os.path.join(os.path.dirname(os.path.dirname(__file__)), "config", "demo.yaml")
+    """config/demo.yaml here, else of this checkout, else the copy the installed wheel carries."""
+    here = os.path.dirname(__file__)
+    for path in (
+        os.path.join("config", "demo.yaml"),
+        os.path.join(os.path.dirname(here), "config", "demo.yaml"),
+    ):
+        if os.path.exists(path):
+            return path
+    return os.path.join(here, "bundled", "config", "demo.yaml")
 
 
 @contextmanager
