@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.secrets import prefect_secret
 from newswatch.config import load_config
 from newswatch.errors import NewswatchError, StoreError
+from newswatch.export import flat_record
 from newswatch.models import Source
 from newswatch.pipeline import Pass, Runtime, process_source
 from newswatch.report import RunReport, SourceReport
@@ -22,6 +24,7 @@ from newswatch.report import RunReport, SourceReport
 DEFAULT_CONFIG = "config/newswatch.yaml"
 SOURCE_WORKERS = 4  # fetching is I/O bound; per-host pacing still holds across these threads
 DELIVERY_RETRY_DELAYS: list[float] = [10.0, 30.0]  # a store hiccup passes in seconds
+TABLE_LEFT_OUT = frozenset({"text"})  # whole paragraphs make a table unreadable in the UI
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -35,7 +38,7 @@ _open: dict[str, Runtime] = {}
 @contextmanager
 def open_runtime(config_path: str) -> Iterator[tuple[str, Runtime]]:
     """Load the config, open store and fetcher, and register them under a key tasks can carry."""
-    with Runtime.open(load_config(config_path)) as rt:
+    with Runtime.open(load_config(config_path, secrets=prefect_secret)) as rt:
         key = uuid.uuid4().hex
         _open[key] = rt
         try:
@@ -141,6 +144,19 @@ def publish(report: RunReport) -> None:
         key=f"newswatch-{report.kind}",
         description=report.summary(),
     )
+    create_table_artifact(
+        table=developments_table(report),
+        key=f"newswatch-{report.kind}-developments",
+        description=f"{len(report.developments)} development(s) found by this {report.kind} run",
+    )
+
+
+def developments_table(report: RunReport) -> list[dict[str, str]]:
+    """One row per development of the run (the CSV export's columns but the long text)."""
+    return [
+        {k: v for k, v in flat_record(d).items() if k not in TABLE_LEFT_OUT}
+        for d in report.developments
+    ]
 
 
 def stale_message(max_late_minutes: int, now: datetime | None = None) -> str | None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 
 from newswatch import __version__
-from newswatch.config import describe, load_config, parse_duration
+from newswatch.config import SecretResolver, defer_secrets, describe, load_config, parse_duration
 from newswatch.errors import ConfigError, NewswatchError
 from newswatch.models import Config
 from newswatch.report import RunReport, SourceReport
@@ -124,8 +124,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+def _config(args: argparse.Namespace, secrets: SecretResolver | None = None) -> Config:
+    return load_config(args.config, secrets=secrets or _prefect_secret)
+
+
+def _prefect_secret(name: str) -> str:
+    """A Prefect Secret block's value, read from the server PREFECT_API_URL names (only there)."""
+    if not _prefect_api():
+        raise LookupError("set PREFECT_API_URL to the Prefect server that holds it")
+    from flows.secrets import prefect_secret
+
+    return prefect_secret(name)
 
 
 def _prefect_api() -> bool:
@@ -260,7 +269,7 @@ def _print_check(rep: SourceReport) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _config(args)
+    _config(args, None if _prefect_api() else defer_secrets)  # each flow run reads its secrets
     from flows.serve import serve
 
     serve(config=args.config, limit=args.limit)
@@ -303,7 +312,7 @@ def cmd_developments(args: argparse.Namespace) -> int:
     from newswatch.export import render
     from newswatch.store import Store
 
-    config = _config(args)
+    config = _config(args, defer_secrets)  # channels are not needed to read the store
     since = parse_when(args.since) if args.since else None
     for name in args.topics:
         if name not in {t.name for t in config.topics}:
