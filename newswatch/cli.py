@@ -158,6 +158,8 @@ def _print_report(report: RunReport | None) -> int:
             state = f"sent {c.sent}{waiting}"
             console.print(f"  channel {c.channel} ({c.mode}): {state}", markup=False)
     console.print(report.summary(), markup=False)
+    if report.feeds_error:  # the run itself completed: said loudly, but not a failed run
+        err_console.print(f"newswatch: warning: {report.feeds_error}", markup=False)
     return EXIT_OK
 
 

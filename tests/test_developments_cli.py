@@ -153,6 +153,7 @@ def test_an_unwritable_feeds_dir_is_reported_and_nothing_is_lost(desk: Desk) -> 
     done = desk.cli("run", config=broken)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "feeds NOT written: feeds_dir" in done.stdout and "a-file/feeds" in done.stdout
+    assert "newswatch: warning: feeds_dir" in done.stderr and "Not a directory" in done.stderr
     found = desk.developments()
     assert any(d["topic"] == "refugees" for d in found)  # the run's findings are stored
     desk.ok("run")  # a later run with a good feeds_dir writes them all
