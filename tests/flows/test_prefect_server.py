@@ -61,12 +61,17 @@ def _artifacts(stack: Stack, run_id: str) -> list[dict[str, Any]]:
     return found
 
 
-def _report(stack: Stack, run: FlowRun, key: str) -> str:
+def _artifact(stack: Stack, run: FlowRun, key: str, kind: str) -> Any:
+    """The data of the run's one artifact under `key`, which must be of type `kind`."""
     assert run.run_id, run.output
-    reports = [a for a in _artifacts(stack, run.run_id) if a["key"] == key]
-    assert len(reports) == 1, reports
-    assert reports[0]["type"] == "markdown"
-    return str(reports[0]["data"])
+    found = [a for a in _artifacts(stack, run.run_id) if a["key"] == key]
+    assert len(found) == 1, found
+    assert found[0]["type"] == kind
+    return found[0]["data"]
+
+
+def _report(stack: Stack, run: FlowRun, key: str) -> str:
+    return str(_artifact(stack, run, key, "markdown"))
 
 
 def _failure(run: FlowRun, stack: Stack) -> str:
@@ -150,10 +155,7 @@ def test_cli_run_with_an_api_url_is_a_visible_flow_run(
 
 
 def _table(stack: Stack, run: FlowRun, key: str) -> list[dict[str, Any]]:
-    assert run.run_id, run.output
-    tables = [a for a in _artifacts(stack, run.run_id) if a["key"] == key]
-    assert len(tables) == 1 and tables[0]["type"] == "table", tables
-    data = tables[0]["data"]
+    data = _artifact(stack, run, key, "table")
     rows: list[dict[str, Any]] = json.loads(data) if isinstance(data, str) else data
     return rows
 
