@@ -328,29 +328,16 @@ def cmd_developments(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-MAX_OPML_BYTES = 20_000_000
-
-
 def cmd_import_opml(args: argparse.Namespace) -> int:
     from newswatch.errors import ParseError
-    from newswatch.opml_import import sources_yaml
-    from parsers.opml import parse_opml
+    from newswatch.opml_import import read_subscriptions, sources_yaml
 
     try:
-        with open(args.file, "rb") as handle:
-            data = handle.read(MAX_OPML_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_OPML_BYTES:
-        raise UsageError(f"{args.file}: larger than {MAX_OPML_BYTES} bytes")
-    try:
-        subs, skipped = parse_opml(data, args.file)
+        subs, skipped = read_subscriptions(args.file)
     except ParseError as exc:
         raise UsageError(str(exc)) from None
     for note in skipped:
         err_console.print(f"newswatch: skipped {note}", markup=False)
-    if not subs:
-        raise UsageError(f"{args.file}: no feeds in it (no outline has an xmlUrl)")
     sys.stdout.write(sources_yaml(subs))
     return EXIT_OK
 

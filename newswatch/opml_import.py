@@ -8,9 +8,12 @@ import unicodedata
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from newswatch.errors import ParseError
 from newswatch.models import Subscription
+from parsers.opml import parse_opml
 
 MAX_NAME = 60
+MAX_OPML_BYTES = 20_000_000
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -53,4 +56,19 @@ def sources_yaml(subs: Sequence[Subscription]) -> str:
     for sub, name in zip(subs, unique_names(subs), strict=True):
         lines.append(_comment(sub))
         lines.append(f"  - name: {_quoted(name)}\n    feed: {_quoted(sub.url)}\n")
-    return "".join(lines) if subs else "sources: []\n"
+    return "".join(lines)
+
+
+def read_subscriptions(path: str) -> tuple[list[Subscription], list[str]]:
+    """The feeds of the OPML file at `path` and what was skipped; ParseError names the file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_OPML_BYTES + 1)
+    except OSError as exc:
+        raise ParseError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_OPML_BYTES:
+        raise ParseError(f"{path}: larger than {MAX_OPML_BYTES} bytes")
+    subs, skipped = parse_opml(data, path)
+    if not subs:
+        raise ParseError(f"{path}: no feeds in it (no outline has an xmlUrl)")
+    return subs, skipped
