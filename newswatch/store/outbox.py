@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, distinct, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, func, or_, select, update
 
 from newswatch.models import DeliveryMode, Development, OutboxItem
 from newswatch.store.claims import holder_gone, this_holder
