@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import apprise
+from apprise.plugins.base import NotifyBase
 
 from newswatch.models import Channel
 from newswatch.render import Message, render_digest, render_instant
+from newswatch.services import SERVICES, Service, adapted, scheme, service_for
 from newswatch.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,25 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_START * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
+def channel_service(channel: Channel) -> Service:
+    """The service family of a channel, checked against its apprise plugin: the format the plugin
+    will really send (a `?format=` in the URL can change it) and the plugin's own limits."""
+    base = service_for(channel.url)
+    ap = apprise.Apprise()
+    if not ap.add(channel.url):
+        return base
+    plugin = ap[0]
+    resolved = plugin.resolve_format(base.format)
+    declared = int(plugin.body_maxlen)  # apprise's generic default is no limit of the service's
+    return adapted(
+        base,
+        str(getattr(resolved, "value", resolved)),
+        title_maxlen=int(plugin.title_maxlen),
+        body_maxlen=0 if declared == NotifyBase.body_maxlen else declared,
+        known=scheme(channel.url) in SERVICES,
+    )
+
+
 def apprise_send(channel: Channel, message: Message) -> str | None:
     """Send one message through apprise; returns None on success or a secret-free error text."""
     ap = apprise.Apprise()
@@ -55,7 +76,7 @@ def apprise_send(channel: Channel, message: Message) -> str | None:
     try:
         result = ap.notify(
             body=message.body,
-            title=message.title,
+            title=message.field_title,
             body_format=message.body_format,
             timeout=NOTIFY_TIMEOUT,
             log_callback=collect,
@@ -88,9 +109,10 @@ def deliver_instant(
         if _waiting(store, result, now):
             continue
         items = store.claim_due(channel.name, "instant", now, LEASE)
+        service = channel_service(channel) if items else service_for(channel.url)
         for i, item in enumerate(items):
             dev = store.development(item.development_id)
-            message = render_instant(dev, email=channel.is_email)
+            message = render_instant(dev, service)
             error = send(channel, message)
             if error is None:
                 store.mark_sent([item], now)  # per row, so a crash re-sends at most one message
@@ -132,7 +154,7 @@ def deliver_digests(
         if items:
             devs = [store.development(i.development_id) for i in items]
             message = render_digest(
-                devs, email=channel.is_email, label=label or channel.digest or mode
+                devs, channel_service(channel), label=label or channel.digest or mode
             )
             error = send(channel, message)
             if error is None:
