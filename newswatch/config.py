@@ -291,9 +291,7 @@ def _source(item: object, key: str, defaults: FetchSettings, seen: set[str], ctx
     return Source(name, kind, url, _settings(m, defaults, key, ctx), links)
 
 
-def _terms(
-    value: object, key: str, ctx: _Ctx, *, required: bool, topic: str
-) -> tuple[str, ...]:
+def _terms(value: object, key: str, ctx: _Ctx, *, required: bool, topic: str) -> tuple[str, ...]:
     terms = []
     for i, term in enumerate(_list(value, key, ctx, required=required)):
         text = _string(term, f"{key}[{i}]", ctx)

@@ -74,7 +74,7 @@ def escape(text: str, markup: Markup, *, line_start: bool = False) -> str:
     """Already-cleaned text written so that `markup` shows it literally and the reader sees no
     escape character (`line_start`: the text begins a line, where block markers count)."""
     if markup == "html":
-        return html.escape(text)
+        return html.escape(text, quote=False)  # text nodes only; attributes are ours
     if markup == "commonmark":
         return _commonmark(text, line_start)
     if markup in ("slack", "teams"):
@@ -104,9 +104,11 @@ def _lookalike(text: str, markup: Markup) -> str:
     # Slack mrkdwn and Teams card Markdown have no escape character a reader would not see:
     # the few characters that open markup become look-alikes instead. Callers never put such
     # text at the start of a line, where list and heading markers would count.
-    out = "".join(_LOOKALIKE[ch] if ch in "*_~`\\[]" else ch for ch in text)
     if markup == "slack":
-        # apprise turns "\\<" into "&lt;" for Slack, which shows "<" and never starts a link,
-        # a mention (<!here>, <@U1>) or a channel (<#C1>); "&" it entity-escapes by itself.
-        return out.replace("<", "\\<").replace(">", "\\>")
-    return out.replace("<", _LOOKALIKE["<"]).replace(">", _LOOKALIKE[">"])  # Teams <at>…</at>
+        # apprise's Slack conversion turns "\\<" into "&lt;", which Slack shows as "<" and never
+        # reads as a link, a mention (<!here>, <@U1>) or a channel (<#C1>); it drops the backslash
+        # of "\\[" and "\\]" (so no [label](url) becomes a link) and entity-escapes "&" itself.
+        out = "".join(_LOOKALIKE[ch] if ch in "*_~`\\" else ch for ch in text)
+        return re.sub(r"([<>\[\]])", r"\\\1", out)
+    out = "".join(_LOOKALIKE.get(ch, ch) for ch in text)  # Teams: also [ ] and <at>…</at>
+    return out
