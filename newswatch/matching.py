@@ -84,7 +84,8 @@ class LinearRegex:
         self.pattern = pattern
 
     def search(self, text: str, /) -> object | None:
-        return self._compiled.search(text)
+        found: object | None = self._compiled.search(text)
+        return found
 
     def finditer(self, text: str, /) -> Iterator[Any]:
         """RE2 matches; their ``span()`` counts characters, as ``re`` does."""

@@ -71,6 +71,7 @@ SERVICES: dict[str, Service] = {
     **{s: _SMS for s in ("twilio", "vonage", "nexmo", "sinch", "clicksend", "bulksms", "msg91")},
 }
 
+_FORMATS: dict[str, NotifyFormat] = {"text": "text", "markdown": "markdown", "html": "html"}
 _BY_FORMAT: dict[NotifyFormat, Markup] = {"text": "text", "markdown": "commonmark", "html": "html"}
 
 
@@ -88,7 +89,7 @@ def adapted(
 ) -> Service:
     """`service` after asking the apprise plugin: the format it will really send (a `?format=`
     in the URL can change it) and its own limits when they are tighter than ours."""
-    fmt: NotifyFormat = resolved if resolved in _BY_FORMAT else "text"  # type: ignore[assignment]
+    fmt = _FORMATS.get(resolved, "text")
     if fmt != service.format or not known:
         title_field = fmt == "text" and title_maxlen > 0 and service.title_field
         service = replace(

@@ -1,43 +1,34 @@
-"""The alert outbox: rows claimed with a lease, sent one by one, retried with channel backoff."""
+"""The alert outbox: rows claimed with a lease, sent one by one, retried with channel backoff.
+
+A component of the store that delivery depends on (`Store.outbox`); nothing else writes it but
+the recording of a development, which enqueues its rows in the same transaction.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 
-from newswatch.models import Development
-from newswatch.schema import developments, outbox, stories, story_sources
-from newswatch.store_base import StoreBase
+from newswatch.models import DeliveryMode, Development, OutboxItem
+from newswatch.store.db import Database
+from newswatch.store.schema import developments, outbox, stories, story_sources
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    id: int
-    development_id: int
-    channel: str
-    mode: str
-    attempts: int
-    claim_token: str
+class Outbox:
+    """Developments waiting for channels, and the rows that say what was sent where."""
 
-
-@dataclass(frozen=True, slots=True)
-class StoredDevelopment:
-    id: int
-    development: Development
-
-
-class OutboxStore(StoreBase):
-    """Developments and their outbox rows."""
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def development(self, dev_id: int) -> Development:
         """A development as it is to be sent, with every outlet known to carry its story now."""
-        with self._tx() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(developments).where(developments.c.id == dev_id)).one()
             carriers = conn.execute(
                 select(story_sources.c.source, story_sources.c.url)
@@ -52,19 +43,10 @@ class OutboxStore(StoreBase):
         names = tuple(dict.fromkeys((*dev.outlets, *(c.source for c in carriers))))
         return replace(dev, outlets=names, links=tuple((c.source, c.url) for c in carriers))
 
-    def developments_since(self, since: datetime) -> list[StoredDevelopment]:
-        with self._tx() as conn:
-            rows = conn.execute(
-                select(developments)
-                .where(developments.c.detected >= since)
-                .order_by(developments.c.id)
-            ).all()
-        return [StoredDevelopment(r.id, _development_from_row(r)) for r in rows]
-
     def claim_due(
         self,
         channel: str,
-        mode: str,
+        mode: DeliveryMode,
         now: datetime,
         lease: timedelta,
         limit: int = 100,
@@ -76,7 +58,7 @@ class OutboxStore(StoreBase):
         `ignore_schedule` also takes rows whose time has not come (a digest sent by hand).
         """
         token = uuid.uuid4().hex
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             due = (
                 select(outbox.c.id)
                 .where(outbox.c.channel == channel)
@@ -105,13 +87,15 @@ class OutboxStore(StoreBase):
             OutboxItem(r.id, r.development_id, r.channel, r.mode, r.attempts, token) for r in rows
         ]
 
-    def channel_waiting_until(self, channel: str, mode: str, now: datetime) -> datetime | None:
+    def channel_waiting_until(
+        self, channel: str, mode: DeliveryMode, now: datetime
+    ) -> datetime | None:
         """When a channel that refused a message may be tried again (None: it is not waiting).
 
         The whole channel waits, not only the refused row, so later alerts neither overtake
         the refused one nor hammer a service that is down.
         """
-        with self._tx() as conn:
+        with self.db.read() as conn:
             until = conn.execute(
                 select(func.max(outbox.c.next_attempt_at))
                 .where(outbox.c.channel == channel)
@@ -151,7 +135,7 @@ class OutboxStore(StoreBase):
     def _update_claimed(self, items: Iterable[OutboxItem], **values: Any) -> None:
         """Set `values` on each row of `items` still held under its claim token, in one
         transaction: a row whose lease ran out and was claimed again is left to its new holder."""
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             for item in items:
                 conn.execute(
                     update(outbox)
@@ -160,8 +144,9 @@ class OutboxStore(StoreBase):
                     .values(**values)
                 )
 
-    def outbox_counts(self) -> dict[tuple[str, str], int]:
-        with self._tx() as conn:
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Rows per (channel, status)."""
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(outbox.c.channel, outbox.c.status, func.count()).group_by(
                     outbox.c.channel, outbox.c.status

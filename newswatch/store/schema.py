@@ -1,4 +1,4 @@
-"""The store's tables (SQLAlchemy Core); the migrations in newswatch/migrations produce these."""
+"""The store's tables (SQLAlchemy Core); the migrations in store/migrations produce these."""
 
 from __future__ import annotations
 
