@@ -8,7 +8,6 @@ import unicodedata
 from typing import Literal
 
 Markup = Literal["text", "commonmark", "slack", "teams", "html"]
-MARKUPS: tuple[Markup, ...] = ("text", "commonmark", "slack", "teams", "html")
 
 ELLIPSIS = "…"
 # Stand-ins the reader takes for the original character but no service acts on (see README).

@@ -174,29 +174,26 @@ def _link(style: _Style, url: str) -> str:
 
 
 def _chat_digest(groups: dict[str, list[Development]], service: Service, title: str) -> str:
+    """Topic headings with their developments, as many whole ones as fit in the body limit."""
     style = _STYLES[service.markup]
-    lines = [style.bold.format(inert(title, service.markup, MAX_TITLE))] if title else []
+    gap = style.sep * 2
+    body = style.bold.format(inert(title, service.markup, MAX_TITLE)) if title else ""
     budget = service.body_max - 80  # leaves room for the closing "… and N more" line
     shown = 0
-    total = sum(len(items) for items in groups.values())
     for topic, items in groups.items():
         heading = style.heading.format(f"{inert(topic, service.markup, NAME_MAX)} ({len(items)})")
-        room = budget - len(style.sep.join([*lines, heading])) - len(style.sep) * 2
-        block = _block(items[0], service, room) if room > 40 else ""
-        if not block:
-            break
-        lines += [heading, block]
-        shown += 1
-        for dev in items[1:]:
-            room = budget - len(style.sep.join(lines)) - len(style.sep)
+        for i, dev in enumerate(items):
+            lead = gap + heading + gap if i == 0 else gap
+            room = budget - len(body) - len(lead)
             block = _block(dev, service, room) if room > 40 else ""
-            if not block or len(block) > room:
+            if not block:
                 break
-            lines.append(block)
+            body += lead + block
             shown += 1
-    if shown < total:
-        lines.append(f"… and {total - shown} more not shown here")
-    return style.sep.join(lines)
+    left = sum(len(items) for items in groups.values()) - shown
+    if left:
+        body += f"{gap}… and {left} more not shown here"
+    return body.removeprefix(gap)
 
 
 # --- email -------------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ class Service:
     title_field: bool
     title_max: int  # characters of the headline (or of the whole title field)
     body_max: int  # characters of the whole body, markup included
-    mentions: str = "＠ (fullwidth at) for @; < written so the service shows it literally"
 
 
 _SLACK = Service("slack", "slack", "markdown", False, 250, 3000)
