@@ -135,3 +135,26 @@ def test_figure_change_line_stands_out() -> None:
     )
     assert "> **fled: more than 500,000 → about 660,000**" in render_instant(d, service=MD).body
     assert "<b>fled: more than 500,000 → about 660,000</b>" in render_instant(d, service=EMAIL).body
+
+
+INVISIBLE = [chr(c) for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)]] + [
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    *map(chr, range(0x200B, 0x200E)),
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\U000e0041",
+]
+
+
+@pytest.mark.parametrize("char", INVISIBLE, ids=[f"U+{ord(c):04X}" for c in INVISIBLE])
+def test_controls_bidi_and_zero_width_characters_never_reach_a_message(char: str) -> None:
+    headline = f"Talks{char}resume{char}"
+    for service in (MD, EMAIL, service_for("slack://a/b/c"), service_for("json://h")):
+        msg = render_instant(dev(title=headline, text=(headline,), outlets=(headline,)), service)
+        assert char not in msg.title and char not in msg.body.replace("\n", "")
+        assert "Talks" in msg.title and "resume" in msg.title
