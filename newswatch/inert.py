@@ -43,7 +43,7 @@ def clean(text: str, limit: int) -> str:
     """One line of page text: controls, bidi and zero-width characters gone, spaces collapsed,
     mentions and bare links neutralised, at most `limit` characters (ellipsis when cut)."""
     text = text[: limit * 4 + 64]  # stripping only shortens, so a bigger input is work for nothing
-    kept = "".join(_keep(ch) for ch in text)
+    kept = text if text.isprintable() else "".join(_keep(ch) for ch in text)  # fast path
     one_line = _SPACES.sub(" ", kept).strip()
     return cut(_defang(one_line), limit)
 
