@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import apprise
@@ -19,7 +19,9 @@ from newswatch.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)  # a claimed row another process may take over after a crash
+# How long claimed rows stay ours without news from us: renewed after every message sent. A run
+# on the same host takes the rows of a holder that died at once; one on another host, after this.
+LEASE = timedelta(minutes=2)
 BACKOFF_START = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 NOTIFY_TIMEOUT = 30.0
@@ -116,6 +118,7 @@ def deliver_instant(
             error = _refusal(send, channel, message)
             if error is None:
                 outbox.mark_sent([item], now)  # per row, so a crash re-sends at most one message
+                outbox.renew(items[i + 1 :], datetime.now(UTC) + LEASE)
                 result.sent += 1
                 result.messages.append(message.title)
                 continue

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from newswatch.dedupe import copy_of
-from newswatch.models import Development, Observation, Route, SavedObservation
+from newswatch.models import Development, Observation, Route, SavedObservation, Validators
 from newswatch.store import Store
 from newswatch.store.schema import metadata
 
@@ -187,6 +187,7 @@ def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: P
     engine = create_engine(url)
     with engine.begin() as conn:
         v1.create_all(conn)
+        conn.exec_driver_sql("ALTER TABLE outbox DROP COLUMN claimed_by")  # came in 0005
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", MIGRATIONS)
         cfg.attributes["connection"] = conn
@@ -244,3 +245,53 @@ def test_stories_are_found_by_shared_evidence_paragraphs(store: Store) -> None:
     assert shared == 2 and found.url == "https://e.org/a"
     assert store.stories_sharing("talks", ["k1", "x"]) == []  # one shared paragraph is not enough
     assert store.stories_sharing("sanctions", ["k1", "k2"]) == []  # per topic
+
+
+def test_rows_held_by_a_process_that_is_gone_are_taken_at_once(store: Store) -> None:
+    """A claim names its holder; a holder on this host that no longer runs holds nothing."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from sqlalchemy import update
+
+    from newswatch.store.claims import _start_ticks
+    from newswatch.store.schema import outbox
+
+    store.save_observation(obs(dev("a"), dev("b"), routes=ROUTES), copy_of)
+    lease = timedelta(minutes=2)
+    held = store.outbox.claim_due("chat", "instant", NOW, lease)
+    assert len(held) == 2
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    host = socket.gethostname()
+    cases = {
+        f"{host}:{dead.stdout.strip()}:1": 2,  # this host, the process has exited: taken at once
+        f"{host}:{os.getppid()}:{_start_ticks(os.getppid())}": 0,  # this host, still running
+        f"elsewhere.example:{dead.stdout.strip()}:1": 0,  # another host: its lease decides
+    }
+    for holder, expected in cases.items():
+        with store.db.tx() as conn:
+            conn.execute(update(outbox).values(claimed_by=holder, claimed_until=NOW + lease))
+        taken = store.outbox.claim_due("chat", "instant", NOW + timedelta(seconds=1), lease)
+        assert len(taken) == expected, holder
+        store.outbox.release(taken)
+
+
+def test_every_read_and_write_failure_is_a_store_error_naming_the_store(tmp_path: Path) -> None:
+    """Reads too: a broken table surfaces as StoreError, never a raw SQLAlchemy exception."""
+    from newswatch.errors import StoreError
+
+    s = Store.open(f"sqlite:///{tmp_path}/broken.db")
+    with s.db.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE http_validators")
+    calls = [
+        lambda: s.validators("https://e.org/"),  # a read
+        lambda: s.save_validators("https://e.org/", Validators(etag='"x"'), NOW),  # a write
+    ]
+    for call in calls:
+        with pytest.raises(StoreError, match="broken.db"):
+            call()
+    s.close()

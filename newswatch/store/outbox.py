@@ -13,9 +13,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Connection, distinct, func, or_, select, update
 
 from newswatch.models import DeliveryMode, Development, OutboxItem
+from newswatch.store.claims import holder_gone, this_holder
 from newswatch.store.db import Database
 from newswatch.store.schema import developments, outbox, stories, story_sources
 
@@ -53,18 +54,20 @@ class Outbox:
         *,
         ignore_schedule: bool = False,
     ) -> list[OutboxItem]:
-        """Take the channel's due rows for `lease`; another process will not take them meanwhile.
+        """Take the channel's due rows for `lease`; another process will not take them meanwhile,
+        unless this process dies: then the next run on this host takes them at once.
 
         `ignore_schedule` also takes rows whose time has not come (a digest sent by hand).
         """
         token = uuid.uuid4().hex
         with self.db.tx() as conn:
+            free = self._free(conn, channel, mode, now)
             due = (
                 select(outbox.c.id)
                 .where(outbox.c.channel == channel)
                 .where(outbox.c.mode == mode)
                 .where(outbox.c.status == "pending")
-                .where((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
+                .where(free)
                 .order_by(outbox.c.id)
                 .limit(limit)
             )
@@ -77,8 +80,8 @@ class Outbox:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(ids))
-                .where((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
-                .values(claimed_until=now + lease, claim_token=token)
+                .where(free)
+                .values(claimed_until=now + lease, claim_token=token, claimed_by=this_holder())
             )
             rows = conn.execute(
                 select(outbox).where(outbox.c.claim_token == token).order_by(outbox.c.id)
@@ -86,6 +89,26 @@ class Outbox:
         return [
             OutboxItem(r.id, r.development_id, r.channel, r.mode, r.attempts, token) for r in rows
         ]
+
+    def _free(
+        self, conn: Connection, channel: str, mode: DeliveryMode, now: datetime
+    ) -> ColumnElement[bool]:
+        """Rows nobody holds: never claimed, lease run out, or held by a process that is gone."""
+        holders = conn.execute(
+            select(distinct(outbox.c.claimed_by))
+            .where(outbox.c.channel == channel)
+            .where(outbox.c.mode == mode)
+            .where(outbox.c.status == "pending")
+            .where(outbox.c.claimed_until >= now)
+            .where(outbox.c.claimed_by.is_not(None))
+        ).scalars()
+        gone = [h for h in holders if holder_gone(h)]
+        free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
+        return or_(free, outbox.c.claimed_by.in_(gone)) if gone else free
+
+    def renew(self, items: Iterable[OutboxItem], until: datetime) -> None:
+        """Extend the lease on rows still held (a long delivery keeps what it has not sent)."""
+        self._update_claimed(items, claimed_until=until)
 
     def channel_waiting_until(
         self, channel: str, mode: DeliveryMode, now: datetime
@@ -130,7 +153,7 @@ class Outbox:
 
     def release(self, items: Iterable[OutboxItem]) -> None:
         """Give claimed rows back untouched (e.g. a channel skipped after another row failed)."""
-        self._update_claimed(items, claimed_until=None, claim_token=None)
+        self._update_claimed(items, claimed_until=None, claim_token=None, claimed_by=None)
 
     def _update_claimed(self, items: Iterable[OutboxItem], **values: Any) -> None:
         """Set `values` on each row of `items` still held under its claim token, in one

@@ -172,6 +172,7 @@ outbox = Table(
     Column("next_attempt_at", TS, nullable=False),
     Column("claimed_until", TS, nullable=True),
     Column("claim_token", String(40), nullable=True),
+    Column("claimed_by", String(255), nullable=True),  # host:pid:start of the claim's holder
     Column("sent_at", TS, nullable=True),
     Column("last_error", Text, nullable=True),
     UniqueConstraint("development_id", "channel"),

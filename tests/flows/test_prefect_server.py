@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -151,6 +152,9 @@ def test_digest_of_an_instant_channel_is_the_same_usage_error_in_process_and_as_
     """One sequencer: `digest --channel <instant channel>` is refused by the pipeline itself, so
     the CLI in-process and the `digest` flow run give the same message and exit 2."""
     config = site_config("digest-instant")
+    data = yaml.safe_load(Path(config).read_text())
+    data["channels"] = [{"name": "desk-chat", "url": "json://127.0.0.1:9/", "topics": ["talks"]}]
+    Path(config).write_text(yaml.safe_dump(data, sort_keys=False))
     outcomes = []
     for env in (_without_api(prefect_server.env), prefect_server.env):
         done = subprocess.run(
