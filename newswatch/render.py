@@ -63,7 +63,7 @@ def safe_link(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https"):
         return ""
-    return quote(url.strip(), safe=":/?#[]@!$&'+,;=%-.~")
+    return quote(url.strip(), safe=":/?#[]@!$&'*+,;=%-._~")
 
 
 def when(dt: datetime | None) -> str:
