@@ -42,10 +42,19 @@ _CM_LINE_START = re.compile(r"^([#+=>-])|^(\d{1,9})([.)])")
 def clean(text: str, limit: int) -> str:
     """One line of page text: controls, bidi and zero-width characters gone, spaces collapsed,
     mentions and bare links neutralised, at most `limit` characters (ellipsis when cut)."""
+    return cut(_defang(_one_line(text, limit)), limit)
+
+
+def printable(text: str, limit: int) -> str:
+    """One line for a terminal or a log: controls, bidi and zero-width characters gone, cut to
+    `limit` characters; links and mentions left as they are (nothing renders them there)."""
+    return cut(_one_line(text, limit), limit)
+
+
+def _one_line(text: str, limit: int) -> str:
     text = text[: limit * 4 + 64]  # stripping only shortens, so a bigger input is work for nothing
     kept = text if text.isprintable() else "".join(_keep(ch) for ch in text)  # fast path
-    one_line = _SPACES.sub(" ", kept).strip()
-    return cut(_defang(one_line), limit)
+    return _SPACES.sub(" ", kept).strip()
 
 
 def _keep(ch: str) -> str:
