@@ -8,9 +8,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import apprise
-from apprise.plugins.base import NotifyBase
-
 from newswatch.errors import DeliveryError
 from newswatch.models import Channel, ChannelResult, DeliveryMode, OutboxItem
 from newswatch.render import Message, render_digest, render_instant
@@ -39,6 +36,9 @@ def backoff(attempts: int) -> timedelta:
 def channel_service(channel: Channel) -> Service:
     """The service family of a channel, checked against its apprise plugin: the format the plugin
     will really send (a `?format=` in the URL can change it) and the plugin's own limits."""
+    import apprise  # only a run with something to send pays for loading every plugin
+    from apprise.plugins.base import NotifyBase
+
     base = service_for(channel.url)
     ap = apprise.Apprise()
     if not ap.add(channel.url):
@@ -57,6 +57,8 @@ def channel_service(channel: Channel) -> Service:
 
 def apprise_send(channel: Channel, message: Message) -> None:
     """Send one message through apprise; DeliveryError (with a secret-free text) if refused."""
+    import apprise  # only a run with something to send pays for loading every plugin
+
     ap = apprise.Apprise()
     if not ap.add(channel.url):
         raise DeliveryError("apprise does not accept this channel URL (check its scheme and form)")
