@@ -11,7 +11,8 @@ import pytest
 from newswatch.errors import ParseError
 from newswatch.models import Article
 from parsers import articles
-from parsers.articles import decode_html, parse_article
+from parsers.articles import parse_article
+from parsers.decoding import decode_html
 
 FIXTURES = Path(__file__).parent / "fixtures" / "articles"
 URL = "https://news.example.org/world/story"
