@@ -106,7 +106,8 @@ def test_fixture_metadata(
     assert article.title == title
     assert article.published == when(published)
     assert article.updated == (when(updated) if updated else None)
-    assert article.published is not None and article.published.tzinfo is UTC
+    assert article.published is not None
+    assert article.published.utcoffset() == datetime.fromisoformat(published).utcoffset()
     assert article.authors == authors
     assert article.language == language
     assert article.canonical_url == canonical
