@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from lxml import etree
@@ -62,11 +62,14 @@ _UPDATED_CUE = re.compile(
 )
 _CUE_WINDOW = 40
 _AMERICAN = ("en-us", "en")
+_SAME_MOMENT = timedelta(seconds=60)
+_DAY_MINUTES = 24 * 60
+_WEST_MOST, _EAST_MOST = -12 * 60, 14 * 60
 
 
 @dataclass(frozen=True, slots=True)
 class PageDates:
-    """A page's publication and modification dates, each in the offset the page states."""
+    """A page's publication and modification dates; naive values are wall-clock times."""
 
     published: datetime | None = None
     updated: datetime | None = None
@@ -77,37 +80,161 @@ def page_dates(
     url: str | None,
     jsonld: dict[str, Any],
     meta: dict[str, list[str]],
+    *,
     language: str | None = None,
+    canonical: str | None = None,
 ) -> PageDates:
-    """The dates of an article page, from the most trusted source that has them."""
-    published = _first(jsonld.get("datePublished"), jsonld.get("dateCreated"))
-    updated = _first(jsonld.get("dateModified"))
-    published = published or _first(*_meta_values(meta, _PUBLISHED_KEYS, published=True))
-    updated = updated or _first(*_meta_values(meta, _UPDATED_KEYS, published=False))
-    if published is None or updated is None:
-        found = _marked_elements(tree)
-        published, updated = published or found.published, updated or found.updated
-    if published is None:
-        found = _printed_dates(tree, dayfirst=(language or "").lower() not in _AMERICAN)
-        published, updated = found.published, updated or found.updated
-    if published is None and (filed := url_date(url)) is not None:
-        published = datetime(filed.year, filed.month, filed.day, tzinfo=UTC)
-    if published and updated and updated < published:
-        updated = None
-    return PageDates(published, updated)
+    """The dates of an article page, each aware and in the offset the page states.
+
+    The most trusted source that has a date gives it. A publication time that structured data
+    gives only in UTC is an instant, not what the page states: when the page's own meta tags,
+    times or printed byline show that instant in a local offset, or print a local day one off
+    from the UTC day, the instant is given in that offset (see ``_localised``).
+    """
+    stated = _structured(jsonld, meta)
+    published = next(iter(stated), None)
+    updated = _first(jsonld.get("dateModified"), *_meta_values(meta, _UPDATED_KEYS, False))
+    if published is None or updated is None or _is_utc(published):
+        seen = _seen(tree, (url, canonical), dayfirst=_day_first(language))
+        updated = updated or seen.updated
+        if published is None:
+            published = seen.published
+        elif _is_utc(published):
+            published = _localised(published, [*stated[1:], *seen.candidates()])
+    return _settled(published, updated)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """Dates found in the page's markup, bylines and URL, for a gap or a cross-check; the
+    article text's first date is only read when those have none."""
+
+    marked: PageDates
+    byline: PageDates
+    filed: datetime | None
+    tree: HtmlElement
+    dayfirst: bool
+
+    @property
+    def published(self) -> datetime | None:
+        found = next(iter(self.candidates()), None)
+        return found or _classify([_article_text(self.tree)], self.dayfirst).published
+
+    @property
+    def updated(self) -> datetime | None:
+        return self.marked.updated or self.byline.updated
+
+    def candidates(self) -> list[datetime]:
+        found = (self.marked.published, self.byline.published, self.filed)
+        return [d for d in found if d is not None]
+
+
+def _seen(tree: HtmlElement, urls: tuple[str | None, ...], *, dayfirst: bool) -> _Seen:
+    filed = next((d for u in urls if (d := url_date(u)) is not None), None)
+    return _Seen(
+        _marked_elements(tree),
+        _classify(_furniture_texts(tree), dayfirst),
+        None if filed is None else datetime(filed.year, filed.month, filed.day),
+        tree,
+        dayfirst,
+    )
+
+
+def _structured(jsonld: dict[str, Any], meta: dict[str, list[str]]) -> list[datetime]:
+    """Every publication date the JSON-LD and meta tags give, most trusted first."""
+    values = [jsonld.get("datePublished"), jsonld.get("dateCreated")]
+    values += _meta_values(meta, _PUBLISHED_KEYS, True)
+    return [d for d in map(_stamp, _flat(values)) if d is not None]
+
+
+def _flat(values: Iterable[object]) -> Iterator[object]:
+    for value in values:
+        yield from value if isinstance(value, list) else [value]
+
+
+def _stamp(value: object) -> datetime | None:
+    return parse_date(value, naive_as=None) if isinstance(value, str) else None
 
 
 def _first(*values: object) -> datetime | None:
-    for value in values:
-        for item in value if isinstance(value, list) else [value]:
-            parsed = parse_date(item) if isinstance(item, str) else None
-            if parsed is not None:
-                return parsed
+    return next((d for d in map(_stamp, _flat(values)) if d is not None), None)
+
+
+def _is_utc(when: datetime) -> bool:
+    return when.tzinfo is not None and when.utcoffset() == timedelta(0)
+
+
+def _day_first(language: str | None) -> bool:
+    return (language or "").lower() not in _AMERICAN
+
+
+def _localised(instant: datetime, others: Iterable[datetime]) -> datetime:
+    """A UTC ``instant`` in the offset the page shows it in, judged by the first other date
+    that says anything about it: the same instant with an offset, the same time read on a
+    wall clock some whole quarter-hours away, or a day printed one off the UTC day (then the
+    smallest whole-hour offset that puts the instant on that day)."""
+    others = list(others)
+    zoned = [d for d in others if d.tzinfo is not None and d.utcoffset()]
+    for other in zoned:
+        if abs(other - instant) <= _SAME_MOMENT:
+            return other
+    if zoned:
+        return instant.astimezone(zoned[0].tzinfo)
+    for other in others:
+        if other.tzinfo is not None:
+            continue
+        dated_only = other.time() == time()
+        offset = _day_offset(instant, other) if dated_only else _wall_offset(instant, other)
+        if offset is not None:
+            return instant.astimezone(offset)
+    return instant
+
+
+def _wall_offset(instant: datetime, wall: datetime) -> tzinfo | None:
+    """The offset at which ``instant`` reads as ``wall``, when that is a real-world offset."""
+    gap = (wall.replace(tzinfo=UTC) - instant).total_seconds()
+    minutes = round(gap / 60)
+    if abs(gap - 60 * minutes) >= _SAME_MOMENT.total_seconds() or minutes % 15:
+        return None
+    return _offset(minutes)
+
+
+def _day_offset(instant: datetime, day: datetime) -> tzinfo | None:
+    """The smallest whole-hour offset that puts ``instant`` on the printed ``day``."""
+    shift = (day.date() - instant.date()).days
+    since_midnight = instant.hour * 60 + instant.minute + 1
+    if shift == 0:
+        return UTC
+    if shift == -1:
+        return _offset(-60 * -(-since_midnight // 60))
+    if shift == 1:
+        return _offset(60 * -(-(_DAY_MINUTES - since_midnight + 1) // 60))
     return None
 
 
+def _offset(minutes: int) -> tzinfo | None:
+    if not _WEST_MOST <= minutes <= _EAST_MOST:
+        return None
+    return UTC if minutes == 0 else timezone(timedelta(minutes=minutes))
+
+
+def _settled(published: datetime | None, updated: datetime | None) -> PageDates:
+    """Naive times as UTC wall time; a UTC update shown in the publication's offset; an update
+    before the publication dropped as a template error."""
+    if published is not None and published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    if updated is not None and updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    if published is not None and updated is not None:
+        if updated < published:
+            return PageDates(published, None)
+        if _is_utc(updated):
+            updated = updated.astimezone(published.tzinfo)
+    return PageDates(published, updated)
+
+
 def _meta_values(
-    meta: dict[str, list[str]], known: tuple[str, ...], *, published: bool
+    meta: dict[str, list[str]], known: tuple[str, ...], published: bool
 ) -> Iterator[list[str]]:
     """The values under the known keys in order, then under any other key whose words fit."""
     yield from (meta[key] for key in known if key in meta)
@@ -137,7 +264,7 @@ def _marked_elements(tree: HtmlElement) -> PageDates:
 
 def _element_date(el: HtmlElement) -> datetime | None:
     for attr in ("datetime", "content"):
-        when = parse_date(el.get(attr))
+        when = _stamp(el.get(attr))
         if when is not None:
             return when
     text = element_text(el, max_nodes=50)
@@ -149,17 +276,6 @@ def _marked_modified(el: HtmlElement) -> bool:
     marks = " ".join(el.get(a) or "" for a in ("class", "itemprop", "id")).lower()
     marks += " " + ("" if parent is None else parent.get("class") or "").lower()
     return any(word in marks for word in _MODIFIED_MARKS)
-
-
-def _printed_dates(tree: HtmlElement, *, dayfirst: bool) -> PageDates:
-    """Dates printed for readers: first in the page's date and byline furniture, then in the
-    text of the article itself, skipping comments, related links and footers."""
-    found = _classify(_furniture_texts(tree), dayfirst)
-    if found.published is None:
-        text = _article_text(tree)
-        published = _classify([text], dayfirst).published
-        found = PageDates(published, found.updated)
-    return found
 
 
 def _furniture_texts(tree: HtmlElement) -> Iterator[str]:
@@ -196,7 +312,7 @@ def _classify(texts: Iterable[str], dayfirst: bool) -> PageDates:
     latest = datetime.now(UTC) + timedelta(days=2)
     for text in texts:
         for start, when in text_dates(text, dayfirst=dayfirst):
-            if when > latest:
+            if when.replace(tzinfo=when.tzinfo or UTC) > latest:
                 continue
             if _UPDATED_CUE.search(text[max(0, start - _CUE_WINDOW) : start]):
                 updated = updated or when

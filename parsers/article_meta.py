@@ -68,7 +68,8 @@ def read_metadata(tree: HtmlElement, url: str | None) -> PageMeta:
     meta = _meta_tags(tree)
     ld = _jsonld_article(tree)
     language = _language(tree, ld, meta)
-    dates = page_dates(tree, url, ld, meta, language)
+    canonical = _canonical(tree, meta, ld, url)
+    dates = page_dates(tree, url, ld, meta, language=language, canonical=canonical)
     description, body = ld.get("description"), ld.get("articleBody")
     if not isinstance(description, str):
         description = next((meta[k][0] for k in _DESCRIPTION_KEYS if k in meta), "")
@@ -78,7 +79,7 @@ def read_metadata(tree: HtmlElement, url: str | None) -> PageMeta:
         updated=dates.updated,
         authors=_authors(ld, meta),
         language=language,
-        canonical_url=_canonical(tree, meta, ld, url),
+        canonical_url=canonical,
         description=description,
         jsonld_body=body if isinstance(body, str) else "",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import date, datetime, time
 
 from parsers.dates import zone_offset
 
@@ -67,8 +67,9 @@ _URL_DATE = re.compile(
 def text_dates(text: str, *, dayfirst: bool = True) -> Iterator[tuple[int, datetime]]:
     """Every full date (day, month and year) written in ``text``, with where it starts.
 
-    A clock after the date is kept, read in 12 or 24 hours with its zone when one is named;
-    "03/04/2020" is read day first unless ``dayfirst`` is False (American pages).
+    A clock after the date is kept, read in 12 or 24 hours, and its zone when one is named
+    (else the datetime is naive: wall-clock time); "03/04/2020" is read day first unless
+    ``dayfirst`` is False (American pages).
     """
     for match in _TEXT_DATE.finditer(text):
         day = _match_date(match, dayfirst)
@@ -93,16 +94,13 @@ def _match_date(match: re.Match[str], dayfirst: bool) -> date | None:
 
 
 def _with_clock(day: date, match: re.Match[str]) -> datetime:
+    """The date with the clock written after it; naive unless a zone is named."""
     groups = match.groupdict()
     hour, minute = groups["hour"], groups["minute"]
     if groups["t2"]:
         hour, minute = groups["t2"].split(":")
-    zone: tzinfo = UTC
-    if groups["zone"]:
-        zone = zone_offset(groups["zone"], day) or UTC
-    if hour is None or minute is None:
-        return datetime.combine(day, time(), zone)
-    clock = _clock(int(hour), int(minute), groups["ampm"])
+    zone = zone_offset(groups["zone"], day) if groups["zone"] else None
+    clock = None if hour is None else _clock(int(hour), int(minute), groups["ampm"])
     return datetime.combine(day, clock or time(), zone)
 
 

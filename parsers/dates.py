@@ -50,13 +50,17 @@ _DIGITS_ONLY = re.compile(r"^\d{5,8}$")
 _PROBES = (datetime(2001, 1, 1, 0, 0), datetime(2002, 2, 2, 1, 1))
 
 
-def parse_date(value: object, *, dayfirst: bool | None = None) -> datetime | None:
+def parse_date(
+    value: object, *, dayfirst: bool | None = None, naive_as: tzinfo | None = UTC
+) -> datetime | None:
     """A date string (or datetime) as an aware datetime in the offset it states; None if unreadable.
 
     Zone abbreviations ("EST", "CET", "BST", "IST" as India) and 12-hour clocks are read; a
     value without an offset is taken as UTC wall time. A text must name a day, a month and a
     year: "5:35 PM" alone is not a date. Dates before 1990 or after 2100 are refused as
     garbage. ``dayfirst`` settles "03/04/2020"; by default it is month first, except with dots.
+    ``naive_as=None`` leaves a value without an offset naive, for callers that weigh wall-clock
+    times against instants.
     """
     if isinstance(value, datetime):
         dt: datetime | None = value
@@ -65,19 +69,21 @@ def parse_date(value: object, *, dayfirst: bool | None = None) -> datetime | Non
         dt = _parse_text(text, dayfirst) if 0 < len(text) <= _MAX_LEN else None
     else:
         return None
-    return _plausible(dt)
+    return _plausible(dt, naive_as)
 
 
-def _plausible(dt: datetime | None) -> datetime | None:
+def _plausible(dt: datetime | None, naive_as: tzinfo | None) -> datetime | None:
     if dt is None:
         return None
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        dt = dt.replace(tzinfo=UTC)
+    if dt.tzinfo is not None and dt.utcoffset() is None:
+        dt = dt.replace(tzinfo=None)
     try:
-        in_range = dt >= _EARLIEST and dt.year <= _LATEST_YEAR
+        in_range = dt.replace(tzinfo=dt.tzinfo or UTC) >= _EARLIEST and dt.year <= _LATEST_YEAR
     except OverflowError:
         return None
-    return dt if in_range else None
+    if not in_range:
+        return None
+    return dt.replace(tzinfo=naive_as) if dt.tzinfo is None else dt
 
 
 def zone_offset(name: str, day: date) -> tzinfo | None:
