@@ -48,6 +48,15 @@ _DATED_ELEMENTS = etree.XPath(
     r"'date|time|datum|fecha|publi|posted|byline|meta|stamp|dateline|author|info', 'i')]",
     namespaces={"re": "http://exslt.org/regular-expressions"},
 )
+_SCRIPTS = etree.XPath(
+    "//script[not(@src)][not(contains(@type, 'ld+json'))]/text()", smart_strings=False
+)
+_SCRIPT_DATE = re.compile(
+    r"[\"']?(?:datePublished|published_?(?:date|at|on)|publicationDate|publishDate|pubDate"
+    r"|firstPublished\w{0,10}|date_?published|publish_?date)[\"']?\s*[:=]\s*[\"']([^\"']{8,40})[\"']",
+    re.IGNORECASE,
+)
+_MAX_SCRIPT = 500_000
 _FURNITURE = re.compile(r"comment|related|sidebar|widget|footer|teaser|promo|recommend", re.I)
 _MAX_FURNITURE_TEXT = 300
 _MAX_ELEMENTS = 400
@@ -117,7 +126,7 @@ class _Seen:
 
     @property
     def published(self) -> datetime | None:
-        found = next(iter(self.candidates()), None)
+        found = next(iter(self.candidates()), None) or _script_date(self.tree)
         return found or _classify([_article_text(self.tree)], self.dayfirst).published
 
     @property
@@ -276,6 +285,17 @@ def _marked_modified(el: HtmlElement) -> bool:
     marks = " ".join(el.get(a) or "" for a in ("class", "itemprop", "id")).lower()
     marks += " " + ("" if parent is None else parent.get("class") or "").lower()
     return any(word in marks for word in _MODIFIED_MARKS)
+
+
+def _script_date(tree: HtmlElement) -> datetime | None:
+    """A publication date under a well-known key in the page's own script data (app state that
+    is not JSON-LD)."""
+    for script in _SCRIPTS(tree):
+        for match in _SCRIPT_DATE.finditer(script[:_MAX_SCRIPT]):
+            when = _stamp(match.group(1))
+            if when is not None:
+                return when
+    return None
 
 
 def _furniture_texts(tree: HtmlElement) -> Iterator[str]:

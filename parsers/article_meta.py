@@ -102,9 +102,11 @@ def _meta_tags(tree: HtmlElement) -> dict[str, list[str]]:
 def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
     """The page's article-typed JSON-LD object, with its graph's ``@id`` references resolved.
 
-    A WebPage node (Yoast-style graphs put one first) is used only when no article is there.
+    A WebPage node (Yoast-style graphs put one first) is used only when no article is there,
+    and any other dated node (a HowTo, a Review) only when neither is.
     """
     fallback: dict[str, Any] = {}
+    dated: dict[str, Any] = {}
     for data in jsonld_documents(tree, _MAX_JSONLD_CHARS):
         nodes = list(_walk(data))
         by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
@@ -114,7 +116,9 @@ def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
                 return {**node, "_ids": by_id}
             if kind == "webpage" and not fallback:
                 fallback = {**node, "_ids": by_id}
-    return fallback
+            elif not dated and "datePublished" in node:
+                dated = {**node, "_ids": by_id}
+    return fallback or dated
 
 
 def _walk(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:

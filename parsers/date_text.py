@@ -52,6 +52,7 @@ _FORMS = (
     rf"(?P<d4>{_DAY})\.\s?(?P<m4>[01]?\d)\.\s?(?P<y4>{_YEAR})",
     rf"(?P<d5>{_DAY})[/-](?P<m5>{_DAY})[/-](?P<y5>{_YEAR})",
     rf"(?P<y6>{_YEAR})\s*[年년]\s*(?P<m6>[01]?\d)\s*[月월]\s*(?P<d6>{_DAY})\s*[日일]?",
+    r"(?P<d7>[0-3]\d)\.(?P<m7>[01]\d)\.(?P<y7>[0-3]\d)(?![\d.])",
 )
 _NAMED_MONTH = (0, 1)
 _EITHER_ORDER = 5  # "03/04/2020": day or month first, decided by the page
@@ -87,6 +88,8 @@ def _match_date(match: re.Match[str], dayfirst: bool) -> date | None:
         first, second = int(day), int(month)
         if not (first > 12 or (dayfirst and second <= 12)):
             day, month = month, day
+    if len(year) == 2:
+        year = "20" + year  # "02.12.19": two-digit years only in this century's dd.mm.yy
     try:
         return date(int(year), int(month), int(day))
     except ValueError:

@@ -46,6 +46,10 @@ _RFC822 = re.compile(
 )
 _DOTTED_DAY_FIRST = re.compile(r"^\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}\b")
 _DIGITS_ONLY = re.compile(r"^\d{5,8}$")
+_ISO_DAY = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?!\d)")
+_ISO_CLOCK = re.compile(r"^[T ](\d\d):(\d\d)(?::(\d\d))?[\d:.,]*\s*(Z|[+-]\d\d:?\d\d)?\s*$", re.I)
+_ISO_ZONE = re.compile(r"\s")
+_NUMERIC_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)?")
 # Two defaults that differ in every field: a field the text lacks shows up as a difference.
 _PROBES = (datetime(2001, 1, 1, 0, 0), datetime(2002, 2, 2, 1, 1))
 
@@ -122,12 +126,48 @@ def _parse_text(text: str, dayfirst: bool | None) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         pass
+    iso_day = _ISO_DAY.match(text)
+    if iso_day and (salvaged := _iso_salvage(iso_day, text[iso_day.end() :])):
+        return salvaged
     if _RFC822.match(text):
         try:
             return parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             pass
-    return _parse_loose(text, dayfirst)
+    loose = _parse_loose(text, dayfirst)
+    if iso_day and (loose is None or loose.strftime("%Y-%m-%d") != iso_day.group()):
+        return _iso_salvage(iso_day, "")  # whatever follows, the text opens with its day
+    return loose
+
+
+def _iso_salvage(match: re.Match[str], rest: str) -> datetime | None:
+    """An ISO 8601 stamp that a template mangled after its date ("T22:06:08:684Z", "T25:00")
+    still names its day, and its clock and offset when those read; None when what follows
+    the date is no clock at all (another parser may read it)."""
+    try:
+        day = datetime(*(int(part) for part in match.groups()))  # type: ignore[misc]
+    except ValueError:
+        return None
+    if not rest:
+        return day
+    clock = _ISO_CLOCK.match(rest)
+    if not clock:
+        return None
+    hour, minute, second, zone = clock.groups()
+    if int(hour) > 23 or int(minute) > 59 or int(second or 0) > 59:
+        return day
+    offset = _ISO_ZONE.sub("", zone or "")
+    tz = UTC if zone and zone.upper() == "Z" else _iso_offset(offset)
+    return day.replace(hour=int(hour), minute=int(minute), second=int(second or 0), tzinfo=tz)
+
+
+def _iso_offset(text: str) -> tzinfo | None:
+    match = _NUMERIC_OFFSET.fullmatch(text)
+    if not match:
+        return None
+    sign = -1 if match.group(1) == "-" else 1
+    minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
+    return _fixed(sign * minutes) if minutes < 24 * 60 else None
 
 
 def _parse_loose(text: str, dayfirst: bool | None) -> datetime | None:
