@@ -145,7 +145,8 @@ def _iso_salvage(match: re.Match[str], rest: str) -> datetime | None:
     still names its day, and its clock and offset when those read; None when what follows
     the date is no clock at all (another parser may read it)."""
     try:
-        day = datetime(*(int(part) for part in match.groups()))  # type: ignore[misc]
+        year, month, day_of_month = (int(part) for part in match.groups())
+        day = datetime(year, month, day_of_month)
     except ValueError:
         return None
     if not rest:
