@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
+from functools import cached_property
+from itertools import chain
 from typing import Any
 
 from lxml import etree
@@ -43,10 +45,11 @@ _TIMES = etree.XPath("//time")
 _ARTICLE_TIMES = etree.XPath("//article//time")
 _MODIFIED_MARKS = ("modif", "updat", "edited", "aktualisiert", "actualiz", "mis-a-jour")
 # Elements a site prints its dates in: found by the words in their class or id.
+# Elements a site prints its dates in, found by the words in their class (or id).
 _DATED_ELEMENTS = etree.XPath(
-    "//body//*[re:test(concat(@class, ' ', @id), "
-    r"'date|time|datum|fecha|publi|posted|byline|meta|stamp|dateline|author|info', 'i')]",
-    namespaces={"re": "http://exslt.org/regular-expressions"},
+    "//body//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'publi')"
+    " or contains(@class, 'byline') or contains(@class, 'meta') or contains(@class, 'Date')"
+    " or contains(@class, 'datum') or contains(@id, 'date') or contains(@class, 'posted')]"
 )
 _SCRIPTS = etree.XPath(
     "//script[not(@src)][not(contains(@type, 'ld+json'))]/text()", smart_strings=False
@@ -103,50 +106,46 @@ def page_dates(
     stated = _structured(jsonld, meta)
     published = next(iter(stated), None)
     updated = _first(jsonld.get("dateModified"), *_meta_values(meta, _UPDATED_KEYS, False))
-    if published is None or updated is None or _is_utc(published):
-        seen = _seen(tree, (url, canonical), dayfirst=_day_first(language))
-        updated = updated or seen.updated
-        if published is None:
-            published = seen.published
-        elif _is_utc(published):
-            published = _localised(published, [*stated[1:], *seen.candidates()])
-    return _settled(published, updated)
+    seen = _Seen(tree, (url, canonical), _day_first(language))
+    if published is None:
+        published = seen.published()
+    elif _is_utc(published):
+        published = _localised(published, chain(stated[1:], seen.candidates()))
+    return _settled(published, updated or seen.updated())
 
 
-@dataclass(frozen=True, slots=True)
 class _Seen:
-    """Dates found in the page's markup, bylines and URL, for a gap or a cross-check; the
-    article text's first date is only read when those have none."""
+    """Dates found in the page's markup, bylines and URL, each source read only when asked:
+    most pages are settled by their structured data and never need the costlier ones."""
 
-    marked: PageDates
-    byline: PageDates
-    filed: datetime | None
-    tree: HtmlElement
-    dayfirst: bool
+    def __init__(self, tree: HtmlElement, urls: tuple[str | None, ...], dayfirst: bool) -> None:
+        self.tree, self.urls, self.dayfirst = tree, urls, dayfirst
 
-    @property
+    @cached_property
+    def marked(self) -> PageDates:
+        return _marked_elements(self.tree)
+
+    @cached_property
+    def byline(self) -> PageDates:
+        return _classify(_furniture_texts(self.tree), self.dayfirst)
+
+    def filed(self) -> datetime | None:
+        day = next((d for u in self.urls if (d := url_date(u)) is not None), None)
+        return None if day is None else datetime(day.year, day.month, day.day)
+
+    def candidates(self) -> Iterator[datetime]:
+        """Publication dates, most trusted first: microdata and times, bylines, the URL."""
+        for source in (lambda: self.marked.published, lambda: self.byline.published, self.filed):
+            if (found := source()) is not None:
+                yield found
+
     def published(self) -> datetime | None:
-        found = next(iter(self.candidates()), None) or _script_date(self.tree)
+        """The first candidate, else app-state script data, else the article text's first date."""
+        found = next(self.candidates(), None) or _script_date(self.tree)
         return found or _classify([_article_text(self.tree)], self.dayfirst).published
 
-    @property
     def updated(self) -> datetime | None:
         return self.marked.updated or self.byline.updated
-
-    def candidates(self) -> list[datetime]:
-        found = (self.marked.published, self.byline.published, self.filed)
-        return [d for d in found if d is not None]
-
-
-def _seen(tree: HtmlElement, urls: tuple[str | None, ...], *, dayfirst: bool) -> _Seen:
-    filed = next((d for u in urls if (d := url_date(u)) is not None), None)
-    return _Seen(
-        _marked_elements(tree),
-        _classify(_furniture_texts(tree), dayfirst),
-        None if filed is None else datetime(filed.year, filed.month, filed.day),
-        tree,
-        dayfirst,
-    )
 
 
 def _structured(jsonld: dict[str, Any], meta: dict[str, list[str]]) -> list[datetime]:
@@ -179,19 +178,16 @@ def _day_first(language: str | None) -> bool:
 
 def _localised(instant: datetime, others: Iterable[datetime]) -> datetime:
     """A UTC ``instant`` in the offset the page shows it in, judged by the first other date
-    that says anything about it: the same instant with an offset, the same time read on a
-    wall clock some whole quarter-hours away, or a day printed one off the UTC day (then the
-    smallest whole-hour offset that puts the instant on that day)."""
-    others = list(others)
-    zoned = [d for d in others if d.tzinfo is not None and d.utcoffset()]
-    for other in zoned:
-        if abs(other - instant) <= _SAME_MOMENT:
-            return other
-    if zoned:
-        return instant.astimezone(zoned[0].tzinfo)
+    that says anything about it: a date with an offset of its own (the page's zone), the same
+    time read on a wall clock some whole quarter-hours away, or a day printed one off the UTC
+    day (then the smallest whole-hour offset that puts the instant on that day)."""
     for other in others:
         if other.tzinfo is not None:
-            continue
+            if not other.utcoffset():
+                continue
+            return (
+                other if abs(other - instant) <= _SAME_MOMENT else instant.astimezone(other.tzinfo)
+            )
         dated_only = other.time() == time()
         offset = _day_offset(instant, other) if dated_only else _wall_offset(instant, other)
         if offset is not None:

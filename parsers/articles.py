@@ -13,6 +13,7 @@ from lxml.html import HtmlElement, HTMLParser
 from newswatch.errors import ParseError
 from newswatch.models import Article
 from parsers.article_body import improve_body
+from parsers.article_dates import PageDates
 from parsers.article_meta import read_metadata
 from parsers.decoding import MAX_INPUT_BYTES, decode_html
 
@@ -21,6 +22,7 @@ MAX_ELEMENTS = 15_000
 # 1.5x quicker; the full cascade is only worth its cost when the fast pass finds little.
 _RETRY_BELOW = 250
 
+_COUNT_ELEMENTS = etree.XPath("count(//*)")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,21 @@ def parse_article(html: str | bytes, url: str | None = None) -> Article:
         return _article(tree, url, thorough=not deep)
     except (ValueError, TypeError, LookupError, RecursionError, etree.LxmlError) as exc:
         raise ParseError(f"article {url or '(no URL)'}: {type(exc).__name__}: {exc}") from exc
+
+
+def parse_dates(html: str | bytes, url: str | None = None) -> PageDates:
+    """Only the published and updated dates of an article page, without extracting its body:
+    the same decoding, parse and metadata readers as ``parse_article``, a fraction of the cost.
+    Raises only ParseError."""
+    text = decode_html(html) if isinstance(html, bytes | bytearray) else html[:MAX_INPUT_BYTES]
+    tree, _ = _parse_tree(text)
+    if tree is None:
+        return PageDates()
+    try:
+        meta = read_metadata(tree, url)
+    except (ValueError, TypeError, LookupError, RecursionError, etree.LxmlError) as exc:
+        raise ParseError(f"article {url or '(no URL)'}: {type(exc).__name__}: {exc}") from exc
+    return PageDates(meta.published, meta.updated)
 
 
 def _article(tree: HtmlElement, url: str | None, *, thorough: bool) -> Article:
@@ -99,6 +116,8 @@ def _truncate(root: HtmlElement, limit: int) -> bool:
     Extraction cost grows with the element count, and real articles sit well inside the first
     few thousand elements of their page.
     """
+    if _COUNT_ELEMENTS(root) <= limit:
+        return False
     cut = next(islice(root.iter(), limit, None), None)
     if cut is None:
         return False
