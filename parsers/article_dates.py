@@ -133,15 +133,22 @@ class _Seen:
         day = next((d for u in self.urls if (d := url_date(u)) is not None), None)
         return None if day is None else datetime(day.year, day.month, day.day)
 
-    def candidates(self) -> Iterator[datetime]:
+    def published_candidates(self) -> Iterator[datetime]:
         """Publication dates, most trusted first: microdata and times, bylines, the URL."""
         for source in (lambda: self.marked.published, lambda: self.byline.published, self.filed):
             if (found := source()) is not None:
                 yield found
 
+    def candidates(self) -> Iterator[datetime]:
+        """The publication dates, then any modification date naming an offset: the page's zone."""
+        yield from self.published_candidates()
+        for updated in (self.marked.updated, self.byline.updated):
+            if updated is not None and updated.utcoffset():
+                yield updated
+
     def published(self) -> datetime | None:
         """The first candidate, else app-state script data, else the article text's first date."""
-        found = next(self.candidates(), None) or _script_date(self.tree)
+        found = next(self.published_candidates(), None) or _script_date(self.tree)
         return found or _classify([_article_text(self.tree)], self.dayfirst).published
 
     def updated(self) -> datetime | None:
