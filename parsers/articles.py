@@ -12,15 +12,19 @@ from lxml.html import HtmlElement, HTMLParser
 
 from newswatch.errors import ParseError
 from newswatch.models import Article
-from parsers.article_body import improve_body
+from parsers.article_body import improve_body, page_prose, prose_paragraphs
 from parsers.article_dates import PageDates
-from parsers.article_meta import read_metadata
+from parsers.article_meta import PageMeta, read_metadata
 from parsers.decoding import MAX_INPUT_BYTES, decode_html
 
 MAX_ELEMENTS = 15_000
 # trafilatura's fast mode (no readability/justext comparison) is as accurate on the dev set and
 # 1.5x quicker; the full cascade is only worth its cost when the fast pass finds little.
 _RETRY_BELOW = 250
+# A body under _THIN_BELOW characters is checked against the page's own paragraphs: when they
+# hold _THIN_FACTOR times more prose, the fast pass missed the article.
+_THIN_BELOW = 2000
+_THIN_FACTOR = 3
 
 _COUNT_ELEMENTS = etree.XPath("count(//*)")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -63,20 +67,9 @@ def parse_dates(html: str | bytes, url: str | None = None) -> PageDates:
 
 def _article(tree: HtmlElement, url: str | None, *, thorough: bool) -> Article:
     meta = read_metadata(tree, url)
-    text = _trafilatura(tree, url, fast=True)
-    if thorough and len(text) < _RETRY_BELOW:
-        fuller = _trafilatura(tree, url, fast=False)
-        text = fuller if len(fuller) > len(text) else text
-    paragraphs = improve_body(
-        tree,
-        text.splitlines(),
-        title=meta.title,
-        standfirst=meta.description,
-        jsonld_body=meta.jsonld_body,
-    )
     return Article(
         title=meta.title,
-        paragraphs=paragraphs,
+        paragraphs=_body(tree, url, meta, thorough=thorough),
         published=meta.published,
         updated=meta.updated,
         authors=meta.authors,
@@ -84,6 +77,50 @@ def _article(tree: HtmlElement, url: str | None, *, thorough: bool) -> Article:
         canonical_url=meta.canonical_url,
         url=url,
     )
+
+
+def _body(tree: HtmlElement, url: str | None, meta: PageMeta, *, thorough: bool) -> list[str]:
+    """The cleaned body from trafilatura's fast pass, or from a fuller extraction when that pass
+    left nothing or only boilerplate (see ``_thin``): trafilatura's full cascade favouring
+    recall, then our own scan of the page's prose paragraphs. The largest clean body wins."""
+    body = _cleaned(tree, _trafilatura(tree, url, fast=True).splitlines(), meta, url)
+    if not thorough or not _thin(tree, body):
+        return body
+    fuller = (
+        lambda: _trafilatura(tree, url, fast=False).splitlines(),
+        lambda: prose_paragraphs(tree),
+    )
+    for extract in fuller:
+        candidate = _cleaned(tree, extract(), meta, url)
+        if _size(candidate) > _size(body):
+            body = candidate
+        if not _thin(tree, body):
+            break
+    return body
+
+
+def _cleaned(tree: HtmlElement, lines: list[str], meta: PageMeta, url: str | None) -> list[str]:
+    return improve_body(
+        tree,
+        lines,
+        title=meta.title,
+        standfirst=meta.description,
+        jsonld_body=meta.jsonld_body,
+        url=meta.canonical_url or url,
+    )
+
+
+def _size(paragraphs: list[str]) -> int:
+    return sum(map(len, paragraphs))
+
+
+def _thin(tree: HtmlElement, body: list[str]) -> bool:
+    """True when the body is nearly empty, or much smaller than the prose the page carries in
+    its paragraphs (a fast pass that caught a teaser box instead of the article)."""
+    size = _size(body)
+    if size < _RETRY_BELOW:
+        return True
+    return size < _THIN_BELOW and page_prose(tree, _THIN_FACTOR * size) > _THIN_FACTOR * size
 
 
 def _parse_tree(text: str) -> tuple[HtmlElement | None, bool]:
@@ -146,7 +183,12 @@ def _html_parser(*, huge: bool) -> HTMLParser:
 def _trafilatura(tree: HtmlElement, url: str | None, *, fast: bool) -> str:
     try:
         text = trafilatura.extract(
-            tree, url=url, fast=fast, include_comments=False, favor_precision=False
+            tree,
+            url=url,
+            fast=fast,
+            include_comments=False,
+            favor_precision=False,
+            favor_recall=not fast,
         )
     except Exception as exc:  # noqa: BLE001 - a third-party extractor must not sink the page
         log.debug("trafilatura failed on %s: %s", url, exc)
