@@ -46,11 +46,16 @@ _ARTICLE_TIMES = etree.XPath("//article//time")
 _MODIFIED_MARKS = ("modif", "updat", "edited", "aktualisiert", "actualiz", "mis-a-jour")
 # Elements a site prints its dates in: found by the words in their class or id.
 # Elements a site prints its dates in, found by the words in their class (or id).
-_DATED_ELEMENTS = etree.XPath(
-    "//body//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'publi')"
+_DATED_TEST = (
+    "[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'publi')"
     " or contains(@class, 'byline') or contains(@class, 'meta') or contains(@class, 'Date')"
     " or contains(@class, 'datum') or contains(@id, 'date') or contains(@class, 'posted')]"
 )
+_DATED_ELEMENTS = etree.XPath("//body//*" + _DATED_TEST)
+# Bylines sit under the headline or beside it; a date above it is often the masthead's today.
+_DATED_AFTER_H1 = etree.XPath("(//h1)[1]/following::*" + _DATED_TEST)
+_DATED_BEFORE_H1 = etree.XPath("(//h1)[1]/preceding::*" + _DATED_TEST)
+_HAS_H1 = etree.XPath("boolean(//h1)")
 _SCRIPTS = etree.XPath(
     "//script[not(@src)][not(contains(@type, 'ld+json'))]/text()", smart_strings=False
 )
@@ -302,7 +307,12 @@ def _script_date(tree: HtmlElement) -> datetime | None:
 
 
 def _furniture_texts(tree: HtmlElement) -> Iterator[str]:
-    for count, el in enumerate(_DATED_ELEMENTS(tree)):
+    """Texts of the date and byline elements, those after the headline first."""
+    if _HAS_H1(tree):
+        elements = chain(_DATED_AFTER_H1(tree), _DATED_BEFORE_H1(tree))
+    else:
+        elements = iter(_DATED_ELEMENTS(tree))
+    for count, el in enumerate(elements):
         if count >= _MAX_ELEMENTS:
             return
         if _in_furniture(el):
