@@ -20,10 +20,11 @@ def tz(hours: float) -> timezone:
     return timezone(timedelta(hours=hours))
 
 
-def page(head: str = "", top: str = "", body: str = PROSE, tail: str = "") -> str:
+def page(head: str = "", top: str = "", body: str = PROSE, tail: str = "", before: str = "") -> str:
     return (
         f"<!DOCTYPE html><html lang='en-GB'><head><title>Talks resume</title>{head}</head><body>"
-        f"<article><h1>Talks resume at the border</h1>{top}{body}</article>{tail}</body></html>"
+        f"{before}<article><h1>Talks resume at the border</h1>{top}{body}</article>{tail}"
+        "</body></html>"
     )
 
 
@@ -114,6 +115,17 @@ SOURCES = [
         ),
         URL,
         datetime(2023, 4, 3, tzinfo=UTC),
+        None,
+    ),
+    (
+        "the byline under the headline, not the masthead's today above it",
+        page(
+            before='<div class="masthead"><span class="date">Thursday, 9 November 2023</span>'
+            "</div>",
+            top='<p class="byline">By Jo Smith, 8 November 2023</p>',
+        ),
+        URL,
+        datetime(2023, 11, 8, tzinfo=UTC),
         None,
     ),
     (
