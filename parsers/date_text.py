@@ -34,8 +34,10 @@ _MONTH_NAMES = {
 }
 MONTHS = {name: number for number, names in _MONTH_NAMES.items() for name in names.split()}
 _MONTH_WORDS = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
+# Possessive separators: a long run of spaces or commas after a date must not be re-split.
 _CLOCK = (
-    r"(?:[\s,|/-]+(?:at|um|à|a las|alle|às|om|в|o)?\s*(?P<hour>[0-2]?\d)[:.h](?P<minute>[0-5]\d)"
+    r"(?:[\s,|/-]++(?:(?:at|um|à|a las|alle|às|om|в|o)\s++)?"
+    r"(?P<hour>[0-2]?\d)[:.h](?P<minute>[0-5]\d)"
     r"(?::[0-5]\d)?(?:\s*(?P<ampm>[ap]\.?\s?m\b\.?))?(?:\s*(?:uhr|h))?"
     r"(?:\s*\(?(?P<zone>[A-Z]{2,5})\b\)?)?)?"
 )
@@ -54,6 +56,8 @@ _FORMS = (
     rf"(?P<y6>{_YEAR})\s*[年년]\s*(?P<m6>[01]?\d)\s*[月월]\s*(?P<d6>{_DAY})\s*[日일]?",
     r"(?P<d7>[0-3]\d)\.(?P<m7>[01]\d)\.(?P<y7>[0-3]\d)(?![\d.])",
 )
+_YEAR_LIKE = re.compile(r"(?<!\d)(?:(?:19|20)\d\d|[0-3]\d\.[01]\d\.\d\d)(?!\d)")
+_BEFORE_YEAR, _AFTER_YEAR = 40, 45
 _NAMED_MONTH = (0, 1)
 _EITHER_ORDER = 5  # "03/04/2020": day or month first, decided by the page
 _TEXT_DATE = re.compile(
@@ -72,10 +76,30 @@ def text_dates(text: str, *, dayfirst: bool = True) -> Iterator[tuple[int, datet
     (else the datetime is naive: wall-clock time); "03/04/2020" is read day first unless
     ``dayfirst`` is False (American pages).
     """
-    for match in _TEXT_DATE.finditer(text):
-        day = _match_date(match, dayfirst)
-        if day is not None:
-            yield match.start(), _with_clock(day, match)
+    for start, end in _windows(text):
+        for match in _TEXT_DATE.finditer(text, start, end):
+            day = _match_date(match, dayfirst)
+            if day is not None:
+                yield match.start(), _with_clock(day, match)
+
+
+def _windows(text: str) -> Iterator[tuple[int, int]]:
+    """Stretches of ``text`` around each year-like number, merged where they overlap.
+
+    Every written date has a year, so the costly pattern only runs near one instead of at
+    every word of a long text; the stretch reaches far enough for a day and month before the
+    year and a clock and zone after it.
+    """
+    start = end = -1
+    for anchor in _YEAR_LIKE.finditer(text):
+        low, high = max(0, anchor.start() - _BEFORE_YEAR), anchor.end() + _AFTER_YEAR
+        if low > end:
+            if end > 0:
+                yield start, end
+            start = low
+        end = high
+    if end > 0:
+        yield start, end
 
 
 def _match_date(match: re.Match[str], dayfirst: bool) -> date | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -291,3 +292,17 @@ def test_text_dates(text: str, dayfirst: bool, expected: datetime | None) -> Non
 def test_url_date(url: str | None, expected: str | None) -> None:
     found = url_date(url)
     assert (found.isoformat() if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 March 2020" + " " * 20_000 + "x",
+        "March 1, 2020 " + " ," * 10_000,
+        "The delegations met near the border and agreed to talk again. " * 400,
+    ],
+)
+def test_text_dates_stay_linear_on_long_or_hostile_text(text: str) -> None:
+    started = time.perf_counter()
+    list(text_dates(text))
+    assert time.perf_counter() - started < 0.5
