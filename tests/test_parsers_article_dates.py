@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
+from newswatch.errors import ParseError
 from parsers.articles import parse_article, parse_dates
 from parsers.date_text import text_dates, url_date
+from tests.test_parsers_fuzz import mutate
 
 URL = "https://news.example.org/world/story"
 PROSE = "".join(
@@ -306,3 +310,20 @@ def test_text_dates_stay_linear_on_long_or_hostile_text(text: str) -> None:
     started = time.perf_counter()
     list(text_dates(text))
     assert time.perf_counter() - started < 0.5
+
+
+def test_mutated_article_pages_give_dates_or_parse_error() -> None:
+    """Damaged pages (cut markup, stray bytes, broken JSON-LD) through both date readers."""
+    rng = random.Random("article-dates")
+    folder = Path(__file__).parent / "fixtures" / "articles"
+    sources = [p.read_bytes() for p in sorted(folder.iterdir()) if p.suffix == ".html"]
+    sources.append(page(ld(datePublished="2020-02-18T02:18:11Z")).encode())
+    dated = 0
+    for _ in range(60):
+        data = mutate(rng.choice(sources), rng)
+        try:
+            dated += parse_dates(data, URL).published is not None
+            parse_article(data, URL)
+        except ParseError:
+            continue
+    assert dated >= 10
