@@ -43,7 +43,10 @@ _PROMO = re.compile(
 # Where the prose scan looks: paragraphs, minus those in comments, asides and navigation.
 _PROSE_HOLDERS = etree.XPath("//body//p")
 _NOT_ARTICLE_TAGS = frozenset(("nav", "aside", "footer", "form", "header"))
-_NOT_ARTICLE = re.compile(r"comment|related|sidebar|widget|footer|teaser|promo|recommend|nav", re.I)
+# Class and id words of the page furniture around an article (shared with the date readers).
+FURNITURE_MARKS = re.compile(
+    r"comment|related|sidebar|widget|footer|teaser|promo|recommend", re.IGNORECASE
+)
 # Twin containers continuing a body cut up by adverts (see ``continuation``).
 _PARAGRAPHS = etree.XPath(".//p")
 _MAX_CLIMB = 2
@@ -342,8 +345,12 @@ def prose_paragraphs(tree: HtmlElement) -> list[str]:
 
 
 def _outside_article(el: HtmlElement) -> bool:
+    """In comments, asides, navigation or page furniture, or in a teaser card (an ``<article>``
+    inside another one)."""
+    articles = 0
     for node in el.iterancestors():
         marks = f"{node.get('class') or ''} {node.get('id') or ''}"
-        if node.tag in _NOT_ARTICLE_TAGS or _NOT_ARTICLE.search(marks):
+        if node.tag in _NOT_ARTICLE_TAGS or FURNITURE_MARKS.search(marks):
             return True
-    return False
+        articles += node.tag == "article"
+    return articles > 1

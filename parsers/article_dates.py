@@ -21,6 +21,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from parsers._common import element_text
+from parsers.article_body import FURNITURE_MARKS
 from parsers.date_text import text_dates, url_date
 from parsers.dates import parse_date
 
@@ -65,7 +66,6 @@ _SCRIPT_DATE = re.compile(
     re.IGNORECASE,
 )
 _MAX_SCRIPT = 500_000
-_FURNITURE = re.compile(r"comment|related|sidebar|widget|footer|teaser|promo|recommend", re.I)
 _MAX_FURNITURE_TEXT = 300
 _MAX_ELEMENTS = 400
 _REGIONS = etree.XPath("(//article|//main|//*[@role='main'])[1]")
@@ -325,7 +325,7 @@ def _furniture_texts(tree: HtmlElement) -> Iterator[str]:
 def _in_furniture(el: HtmlElement) -> bool:
     for node in (el, *el.iterancestors()):
         marks = f"{node.get('class') or ''} {node.get('id') or ''}"
-        if node.tag in ("footer", "aside", "nav") or _FURNITURE.search(marks):
+        if node.tag in ("footer", "aside", "nav") or FURNITURE_MARKS.search(marks):
             return True
     return False
 

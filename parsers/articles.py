@@ -21,10 +21,10 @@ MAX_ELEMENTS = 15_000
 # trafilatura's fast mode (no readability/justext comparison) is as accurate on the dev set and
 # 1.5x quicker; the full cascade is only worth its cost when the fast pass finds little.
 _RETRY_BELOW = 250
-# A body under _THIN_BELOW characters is checked against the page's own paragraphs: when they
-# hold _THIN_FACTOR times more prose, the fast pass missed the article.
+# A body under _THIN_BELOW characters is thin when the page's own paragraphs hold _THIN_FACTOR
+# times more prose: the fast pass caught something beside the article.
 _THIN_BELOW = 2000
-_THIN_FACTOR = 3
+_THIN_FACTOR = 4
 
 _COUNT_ELEMENTS = etree.XPath("count(//*)")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -115,12 +115,14 @@ def _size(paragraphs: list[str]) -> int:
 
 
 def _thin(tree: HtmlElement, body: list[str]) -> bool:
-    """True when the body is nearly empty, or much smaller than the prose the page carries in
-    its paragraphs (a fast pass that caught a teaser box instead of the article)."""
+    """True when the body is nearly empty, or much smaller than the prose in the page's own
+    paragraphs (a fast pass that caught a teaser box or boilerplate instead of the article)."""
     size = _size(body)
     if size < _RETRY_BELOW:
         return True
-    return size < _THIN_BELOW and page_prose(tree, _THIN_FACTOR * size) > _THIN_FACTOR * size
+    if size >= _THIN_BELOW:
+        return False
+    return page_prose(tree, _THIN_FACTOR * size) > _THIN_FACTOR * size
 
 
 def _parse_tree(text: str) -> tuple[HtmlElement | None, bool]:

@@ -134,3 +134,21 @@ def test_a_full_fast_result_is_not_extracted_twice(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(articles, "_trafilatura", fake)
     assert parse_article(blog_page(ARTICLE), URL).paragraphs == PROSE
     assert calls == [True]
+
+
+def test_teaser_cards_do_not_make_a_short_article_thin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A short post followed by cards for other posts (articles nested in the article) is
+    complete: their prose is not the article's, so no fuller extraction is tried."""
+    calls: list[bool] = []
+
+    def fake(tree: object, url: str | None, *, fast: bool) -> str:
+        calls.append(fast)
+        return "\n".join(PROSE[:2])
+
+    cards = "".join(
+        f"<article class='card'><p>{p} Card {i}.</p></article>" for i in range(3) for p in PROSE
+    )
+    story = f"<article class='post'><p>{PROSE[0]}</p><p>{PROSE[1]}</p>{cards}</article>"
+    monkeypatch.setattr(articles, "_trafilatura", fake)
+    assert parse_article(blog_page(story), URL).paragraphs == PROSE[:2]
+    assert calls == [True]
