@@ -47,16 +47,14 @@ _ARTICLE_TIMES = etree.XPath("//article//time")
 _MODIFIED_MARKS = ("modif", "updat", "edited", "aktualisiert", "actualiz", "mis-a-jour")
 # Elements a site prints its dates in: found by the words in their class or id.
 # Elements a site prints its dates in, found by the words in their class (or id).
-_DATED_TEST = (
-    "[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'publi')"
-    " or contains(@class, 'byline') or contains(@class, 'meta') or contains(@class, 'Date')"
-    " or contains(@class, 'datum') or contains(@id, 'date') or contains(@class, 'posted')]"
+_DATED_WORDS = ("date", "time", "publi", "byline", "meta", "Date", "datum", "posted")
+# The first headline and, in page order, every element whose class names a date or a byline
+# (or whose id names a date); testing attribute values is twice as quick as testing elements.
+_HEADLINE_AND_DATED = etree.XPath(
+    "(//h1)[1] | //body//@class["
+    + " or ".join(f"contains(., '{word}')" for word in _DATED_WORDS)
+    + "]/.. | //body//@id[contains(., 'date')]/.."
 )
-_DATED_ELEMENTS = etree.XPath("//body//*" + _DATED_TEST)
-# Bylines sit under the headline or beside it; a date above it is often the masthead's today.
-_DATED_AFTER_H1 = etree.XPath("(//h1)[1]/following::*" + _DATED_TEST)
-_DATED_BEFORE_H1 = etree.XPath("(//h1)[1]/preceding::*" + _DATED_TEST)
-_HAS_H1 = etree.XPath("boolean(//h1)")
 _SCRIPTS = etree.XPath(
     "//script[not(@src)][not(contains(@type, 'ld+json'))]/text()", smart_strings=False
 )
@@ -307,12 +305,9 @@ def _script_date(tree: HtmlElement) -> datetime | None:
 
 
 def _furniture_texts(tree: HtmlElement) -> Iterator[str]:
-    """Texts of the date and byline elements, those after the headline first."""
-    if _HAS_H1(tree):
-        elements = chain(_DATED_AFTER_H1(tree), _DATED_BEFORE_H1(tree))
-    else:
-        elements = iter(_DATED_ELEMENTS(tree))
-    for count, el in enumerate(elements):
+    """Texts of the date and byline elements, those after the headline first: bylines sit under
+    the headline or beside it, and a date above it is often the masthead's today."""
+    for count, el in enumerate(_headline_first(_HEADLINE_AND_DATED(tree))):
         if count >= _MAX_ELEMENTS:
             return
         if _in_furniture(el):
@@ -320,6 +315,16 @@ def _furniture_texts(tree: HtmlElement) -> Iterator[str]:
         text = element_text(el, max_nodes=200)
         if 0 < len(text) <= _MAX_FURNITURE_TEXT:
             yield text
+
+
+def _headline_first(found: object) -> list[HtmlElement]:
+    elements = (
+        [el for el in found if isinstance(el, HtmlElement)] if isinstance(found, list) else []
+    )
+    split = next((i for i, el in enumerate(elements) if el.tag == "h1"), None)
+    if split is None:
+        return elements
+    return elements[split + 1 :] + elements[:split]
 
 
 def _in_furniture(el: HtmlElement) -> bool:
