@@ -192,8 +192,11 @@ def short_text(el: HtmlElement, limit: int) -> str | None:
 def _covered(line: str, anchors: set[str]) -> int:
     """How many letters and digits of ``line`` lie inside link texts, each counted once however
     many links (or nested link texts, "White House" in "the White House said") cover it."""
+    hits = [anchor for anchor in anchors if anchor in line]
+    if len(hits) < 2:
+        return sum(map(_word_len, hits))
     covered = bytearray(len(line))
-    for anchor in anchors:
+    for anchor in hits:
         start = line.find(anchor)
         while start >= 0:
             covered[start : start + len(anchor)] = b"\x01" * len(anchor)

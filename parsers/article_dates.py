@@ -104,17 +104,19 @@ def page_dates(
     The most trusted source that has a date gives it. A publication time that structured data
     gives only in UTC is an instant, not what the page states: when the page's own meta tags,
     times or printed byline show that instant in a local offset, or print a local day one off
-    from the UTC day, the instant is given in that offset (see ``_localised``).
+    from the UTC day, the instant is given in that offset (see ``_localised``). A printed
+    "Updated ..." is read only on pages without a structured publication date: the others
+    state their modification time in the same structured places, if anywhere.
     """
     stated = _structured(jsonld, meta)
     published = next(iter(stated), None)
     updated = _first(jsonld.get("dateModified"), *_meta_values(meta, _UPDATED_KEYS, False))
     seen = _Seen(tree, (url, canonical), _day_first(language))
     if published is None:
-        published = seen.published()
-    elif _is_utc(published):
+        return _settled(seen.published(), updated or seen.updated())
+    if _is_utc(published):
         published = _localised(published, chain(stated[1:], seen.candidates()))
-    return _settled(published, updated or seen.updated())
+    return _settled(published, updated or seen.marked.updated)
 
 
 class _Seen:
@@ -155,6 +157,7 @@ class _Seen:
         return found or _classify([_article_text(self.tree)], self.dayfirst).published
 
     def updated(self) -> datetime | None:
+        """A modification date from the markup, else one a printed "Updated" introduces."""
         return self.marked.updated or self.byline.updated
 
 
