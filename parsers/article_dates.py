@@ -1,10 +1,11 @@
 """When an article page says it was published and last updated, read where a reader sees it.
 
 Sources, most trusted first: the article's structured data (JSON-LD), meta tags, microdata and
-``<time>`` elements, dates printed in the page's date/byline furniture, dates in the article's
-text, and last the date the URL is filed under. A date is ``updated`` only when the page marks
-it as a modification (a key, a class, or words such as "Updated" before it); it never fills
-``published``, and an update before the publication is dropped as a template error.
+``<time>`` elements, the date the URL is filed under, dates printed in the page's date/byline
+furniture, app-state script data, and last the first date in the article's text. A date is
+``updated`` only when the page marks it as a modification (a key, a class, or words such as
+"Updated" before it); it never fills ``published``, and an update before the publication is
+dropped as a template error.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ _CUE_WINDOW = 40
 _AMERICAN = ("en-us", "en")
 _SAME_MOMENT = timedelta(seconds=60)
 _DAY_MINUTES = 24 * 60
-_WEST_MOST, _EAST_MOST = -12 * 60, 14 * 60
+# Hawaii to Kiribati: the offsets where news is published (Niue and American Samoa aside).
+_WEST_MOST, _EAST_MOST = -10 * 60, 14 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +141,9 @@ class _Seen:
         return None if day is None else datetime(day.year, day.month, day.day)
 
     def published_candidates(self) -> Iterator[datetime]:
-        """Publication dates, most trusted first: microdata and times, bylines, the URL."""
-        for source in (lambda: self.marked.published, lambda: self.byline.published, self.filed):
+        """Publication dates, most trusted first: microdata and times, the URL (right to the day
+        more often than a byline, which may be a masthead's or a teaser's), bylines."""
+        for source in (lambda: self.marked.published, self.filed, lambda: self.byline.published):
             if (found := source()) is not None:
                 yield found
 

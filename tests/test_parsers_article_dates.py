@@ -141,6 +141,13 @@ SOURCES = [
         None,
     ),
     (
+        "without structured data the URL's day comes before a printed one",
+        page(top='<p class="date">Published 1 July 2020</p>'),
+        "https://blog.example.net/2020/07/08/story/",
+        datetime(2020, 7, 8, tzinfo=UTC),
+        None,
+    ),
+    (
         "the article's text when nothing else has a date",
         page(body="<p>Written on 14 January 2019 in Lisbon.</p>" + PROSE),
         URL,
@@ -233,6 +240,12 @@ LOCALISED = [
         ),
         URL,
         datetime(2020, 7, 9, 6, 4, 4, tzinfo=tz(-4)),
+    ),
+    (
+        "a URL day that would need an offset west of Hawaii says nothing about the zone",
+        page(ld(datePublished="2020-07-09T10:04:04Z")),
+        "https://example.com/politics/2020/07/08/story.html",
+        datetime(2020, 7, 9, 10, 4, 4, tzinfo=UTC),
     ),
     (
         "UTC json-ld agreeing with the printed day stays UTC",
