@@ -46,8 +46,6 @@ _MICRODATA = etree.XPath(
 _TIMES = etree.XPath("//time")
 _ARTICLE_TIMES = etree.XPath("//article//time")
 _MODIFIED_MARKS = ("modif", "updat", "edited", "aktualisiert", "actualiz", "mis-a-jour")
-# Elements a site prints its dates in: found by the words in their class or id.
-# Elements a site prints its dates in, found by the words in their class (or id).
 _DATED_WORDS = ("date", "time", "publi", "byline", "meta", "Date", "datum", "posted")
 # The first headline and, in page order, every element whose class names a date or a byline
 # (or whose id names a date); testing attribute values is twice as quick as testing elements.
@@ -86,7 +84,8 @@ _WEST_MOST, _EAST_MOST = -10 * 60, 14 * 60
 
 @dataclass(frozen=True, slots=True)
 class PageDates:
-    """A page's publication and modification dates; naive values are wall-clock times."""
+    """A page's publication and modification dates: aware as ``page_dates`` returns them; the
+    readers inside this module leave a date without offset naive, as wall-clock time."""
 
     published: datetime | None = None
     updated: datetime | None = None
