@@ -11,7 +11,7 @@ dropped as a template error.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from functools import cached_property
@@ -142,7 +142,12 @@ class _Seen:
     def published_candidates(self) -> Iterator[datetime]:
         """Publication dates, most trusted first: microdata and times, the URL (right to the day
         more often than a byline, which may be a masthead's or a teaser's), bylines."""
-        for source in (lambda: self.marked.published, self.filed, lambda: self.byline.published):
+        sources: tuple[Callable[[], datetime | None], ...] = (
+            lambda: self.marked.published,
+            self.filed,
+            lambda: self.byline.published,
+        )
+        for source in sources:
             if (found := source()) is not None:
                 yield found
 

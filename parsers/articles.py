@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from itertools import islice
 
 import trafilatura
@@ -86,7 +87,7 @@ def _body(tree: HtmlElement, url: str | None, meta: PageMeta, *, thorough: bool)
     body = _cleaned(tree, _trafilatura(tree, url, fast=True).splitlines(), meta, url)
     if not thorough or not _thin(tree, body):
         return body
-    fuller = (
+    fuller: tuple[Callable[[], list[str]], ...] = (
         lambda: _trafilatura(tree, url, fast=False).splitlines(),
         lambda: prose_paragraphs(tree),
     )
