@@ -113,7 +113,8 @@ def _read_capped(response: requests.Response, cap: int, shown: str) -> bytes:
 
 # Added to a gap shared with other processes: their sends, unlike this process's, are not
 # serialised, so scheduling jitter between two machines must not bring arrivals under the gap.
-SHARED_GAP_MARGIN = 0.05
+SHARED_GAP_MARGIN = 0.1
+SHARED_SLOT_TRIES = 4  # a thread woken too late for its slot takes a new one, this many times
 
 
 class SharedPacing(Protocol):
@@ -324,9 +325,8 @@ class Fetcher:
             wait = max(host.not_before, host.last_end + gap) - time.monotonic()
             self._check_wait(target, wait)
             if gap > 0 and self._pacing is not None:
-                wait = self._shared_wait(target, gap, wait)
-                self._check_wait(target, wait)
-            if wait > 0:
+                self._await_shared_slot(target, gap, wait)
+            elif wait > 0:
                 time.sleep(wait)
             try:
                 reply = self._exchange(target, job.settings, job.headers)
@@ -341,6 +341,27 @@ class Fetcher:
         if wait > self._max_retry_wait:
             message = f"host {target.host} is paused for {wait:.0f}s more"
             raise TransientFetchError(message, url=redact(target.url), retry_after=wait)
+
+    def _await_shared_slot(self, target: Target, gap: float, local_wait: float) -> None:
+        """Sleep until this host's next slot among every process sharing the store.
+
+        Another process may send at the slot after ours, so sending late is as bad as sending
+        early. The slot began no earlier than `asked + wait` (the database answered after we
+        asked) and we sleep until `answered + wait`; when, after the sleep, we might be more
+        than half the margin late (a slow answer, a busy machine), we take a new slot instead.
+        """
+        for _ in range(SHARED_SLOT_TRIES):
+            asked = time.monotonic()
+            wait = self._shared_wait(target, gap, local_wait)
+            self._check_wait(target, wait)
+            if wait > 0:
+                time.sleep(wait)
+            if time.monotonic() - (asked + wait) <= SHARED_GAP_MARGIN / 2:
+                return
+            local_wait = 0.0
+        log.debug(
+            "pacing: late for %d slots in a row on %s; sending", SHARED_SLOT_TRIES, target.host
+        )
 
     def _shared_wait(self, target: Target, gap: float, local_wait: float) -> float:
         """This host's slot among every process sharing the store (one small transaction).

@@ -40,6 +40,7 @@ from newswatch.models import (
     Validators,
 )
 from newswatch.novelty import unchanged
+from newswatch.parsing import InProcess, parsing_for_this_machine
 from newswatch.report import RunReport, SourceReport
 from newswatch.shards import Shard, parse_shard
 from newswatch.store import Store
@@ -64,6 +65,7 @@ class Runtime:
     store: Store
     fetcher: Fetcher
     rules: Rules
+    parsing: InProcess = field(default_factory=InProcess)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -76,9 +78,11 @@ class Runtime:
         store = Store.open(store_url or config.store)
         pacing = store.pacing if shared_pacing else None
         fetcher = Fetcher(user_agent=config.defaults.user_agent, pacing=pacing)
-        return cls(config, store, fetcher, Rules.build(config.topics))
+        rules = Rules.build(config.topics)
+        return cls(config, store, fetcher, rules, parsing_for_this_machine())
 
     def close(self) -> None:
+        self.parsing.close()
         self.fetcher.close()
         self.store.close()
 
@@ -434,7 +438,7 @@ def _sort_key(item: Item) -> datetime:
 
 def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) -> None:
     try:
-        obs = observe(job.source, url, job.get)
+        obs = observe(job.source, url, job.get, rt.parsing)
     except (FetchError, ParseError) as exc:
         if job.source.kind == "page":  # the page is the source: its failure is the source's
             job.report.fail(exc)

@@ -19,11 +19,14 @@ import yaml
 from newswatch.cli import main
 from newswatch.config import load_config
 from newswatch.demo.receivers import WebhookReceiver
-from newswatch.errors import UsageError
+from newswatch.errors import StoreError, TransientFetchError, UsageError
+from newswatch.fetch import SHARED_GAP_MARGIN, Fetcher
+from newswatch.models import FetchSettings
 from newswatch.pipeline import Runtime
 from newswatch.shards import Shard, parse_shard, shard_of
 from newswatch.store import Store
 from tests.feedfarm import FeedFarm, Request
+from tests.httpfixture import LocalHTTPServer, Reply
 from tests.test_store import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,3 +234,64 @@ def test_two_unsharded_processes_keep_every_hosts_gap(postgres_url: str, tmp_pat
         assert len(per_host) == 3 and min(per_host.values()) >= 8, per_host  # both processes ran
         assert too_close(log, delay, {FeedFarm.address(1): crawl}) == []
         assert hook.messages == []  # a baseline, however many processes run it
+
+
+# --- the fetcher's side of shared pacing --------------------------------------------------------
+
+
+class FakePacing:
+    """Records claims; the first `slow` claims take `delay` seconds to answer."""
+
+    def __init__(self, slow: int = 0, delay: float = 0.0, fail: bool = False) -> None:
+        self.claims: list[tuple[str, float, float]] = []
+        self.slow, self.delay, self.fail = slow, delay, fail
+
+    def claim(self, host: str, gap: float, earliest: float) -> float:
+        self.claims.append((host, gap, earliest))
+        if self.fail:
+            raise StoreError("store down")
+        if len(self.claims) <= self.slow:
+            time.sleep(self.delay)
+        return 0.0
+
+
+@pytest.fixture
+def site() -> Iterator[LocalHTTPServer]:
+    with LocalHTTPServer() as srv:
+        srv.route("/robots.txt", Reply(404))
+        srv.route("/a", Reply(200, b"a"))
+        yield srv
+
+
+def test_each_paced_request_claims_one_slot_with_the_margin(site: LocalHTTPServer) -> None:
+    pacing = FakePacing()
+    with Fetcher(user_agent="t/1", pacing=pacing) as f:
+        f.fetch(site.url("/a"), FetchSettings(per_host_delay=0.2))
+        f.fetch(site.url("/a"), FetchSettings(per_host_delay=0.2))
+    assert [c[0] for c in pacing.claims] == ["127.0.0.1"] * 3  # robots.txt, then two GETs
+    assert {c[1] for c in pacing.claims} == {0.2 + SHARED_GAP_MARGIN}
+    assert pacing.claims[-1][2] > 0.1  # this process's own gap is passed on as the earliest
+
+
+def test_an_unpaced_host_claims_nothing(site: LocalHTTPServer) -> None:
+    pacing = FakePacing()
+    with Fetcher(user_agent="t/1", pacing=pacing) as f:
+        f.fetch(site.url("/a"), FetchSettings(per_host_delay=0))
+    assert pacing.claims == []
+
+
+def test_a_slot_answered_too_late_is_given_up_for_a_new_one(site: LocalHTTPServer) -> None:
+    pacing = FakePacing(slow=1, delay=SHARED_GAP_MARGIN)  # the first answer comes late
+    with Fetcher(user_agent="t/1", pacing=pacing) as f:
+        f.fetch(site.url("/a"), FetchSettings(per_host_delay=0.01))
+    assert len(pacing.claims) == 3  # robots.txt twice (late once), then the page
+    assert len(site.seen()) == 2
+
+
+def test_a_pacing_store_that_fails_fails_the_fetch_as_transient(site: LocalHTTPServer) -> None:
+    with (
+        Fetcher(user_agent="t/1", pacing=FakePacing(fail=True), max_retries=0) as f,
+        pytest.raises(TransientFetchError),  # robots.txt could not be asked for: unavailable
+    ):
+        f.fetch(site.url("/a"), FetchSettings(per_host_delay=0.01))
+    assert site.seen() == []  # nothing was sent unpaced
