@@ -29,6 +29,11 @@ _CLAIM_PG = text(
     "FROM t WHERE host_pacing.host = :host "
     "RETURNING host_pacing.last_at - t.now"
 )
+# No wait for the disk at commit; and should the client's machine vanish between UPDATE and
+# COMMIT (its connection half-open), the server ends the session and frees the row in seconds.
+_TX_SETTINGS_PG = (
+    "SET LOCAL synchronous_commit TO OFF; SET LOCAL idle_in_transaction_session_timeout = '3s'"
+)
 # SQLite is one machine's file: this machine's clock is every sharer's clock.
 _CLAIM_SQLITE = text(
     "UPDATE host_pacing SET last_at = MAX(:now + :earliest, last_at + :gap) "
@@ -55,7 +60,7 @@ class HostPacing:
         params = {"host": host[:255], "gap": float(gap), "earliest": float(earliest)}
         with self.db.tx() as conn:
             if self._postgres:
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                conn.exec_driver_sql(_TX_SETTINGS_PG)
             wait = self._claim(conn, params)
             if wait is None:  # the host's first request through this store
                 insert_ignore(conn, host_pacing, {"host": params["host"], "last_at": 0.0})
