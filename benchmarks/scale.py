@@ -17,10 +17,12 @@ started together:
   which is what every later 10-minute cycle looks like.
 
 A cycle's time is from the first run's start to the last run's end as the store records them
-(the processes' ~2-4 s of Python start-up is shown apart). CPU is the workers' user+sys time.
-Store size is PostgreSQL's database size after the baseline minus an empty store's, per
-article stored. `per_host_delay` is --delay (default 0.02 s; shared slots add 0.05 s), so the
-shared per-host slots are exercised without politeness waits dominating; the README adds those.
+(the processes' ~2-4 s of Python start-up is shown apart). CPU is the workers' user+sys time
+(the parse pool's processes, children of a fork server, are not counted). Store size is
+PostgreSQL's database size after the baseline minus an empty store's, per article stored.
+`per_host_delay` is --delay, default 0: the figures are the cost of the work itself. With a
+delay, every request claims a shared per-host slot and each source's requests are at least the
+delay (+ 0.1 s between processes) apart, so a cycle becomes bound by those waits instead.
 
 The cost of the shared pacing itself is measured apart: one slot claim on PostgreSQL and on
 SQLite, against the same claim table, in one process with nobody else claiming.
@@ -173,7 +175,7 @@ def measure(
             if kind == "baseline":
                 c.store_bytes_per_article = (db_size(url) - empty) / max(1, stored)
             out.append(c)
-            print(f"  {feeds} feeds, {workers} worker(s), {kind}: {span:.1f} s", flush=True)
+            print(f"  {feeds} feeds, {workers} worker(s), {kind}: {span:.1f} s {c}", flush=True)
             farm.advance()
     return out
 
@@ -221,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, nargs="*", help="feed counts (default 50 250)")
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--articles", type=int, default=5, help="articles per feed at baseline")
-    parser.add_argument("--delay", type=float, default=0.02, help="per_host_delay, seconds")
+    parser.add_argument("--delay", type=float, default=0.0, help="per_host_delay, seconds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sizes = args.feeds or ([50, 250, 1000] if args.full else [50, 250])
