@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
 from dataclasses import replace
 from datetime import datetime
 
 from lxml import etree
 
 from newswatch.errors import ParseError
-from newswatch.models import FeedEntry
+from newswatch.models import Feed, FeedEntry
 from parsers._common import (
     collapse_ws,
+    element_text,
     html_to_text,
     http_url,
     local_name,
@@ -22,7 +26,7 @@ from parsers._common import (
     xml_base,
 )
 from parsers.dates import parse_date
-from parsers.xmlsafe import parse_xml
+from parsers.xmlsafe import XmlDocument, read_xml
 
 TITLE_LIMIT = 500
 SUMMARY_LIMIT = 4000
@@ -54,20 +58,42 @@ Children = Mapping[str, list[etree._Element]]
 
 def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
     """Entries of a feed in document order, deduplicated by link (tracking parameters such as
-    utm_* dropped); ParseError if not a feed."""
+    utm_* dropped); ParseError if not a feed. A damaged feed gives the entries read before
+    the damage: read_feed says what the damage was."""
+    return list(read_feed(data, url).entries)
+
+
+def read_feed(data: bytes, url: str) -> Feed:
+    """parse_feed's entries, and the damage the feed was read through.
+
+    A feed that is not well-formed XML is read by a recovering parser: every entry it
+    finished before the damage is kept, one cut off by the end of the document is dropped.
+    ParseError if that leaves no entry, or if the document is not a feed.
+    """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ParseError(f"{url}: expected bytes, got {type(data).__name__}")
     data = bytes(data)
     if data[:1024].lstrip(_LEADING).startswith((b"{", b"[")):
-        entries: Iterable[FeedEntry | None] = _json_feed(data, url)
-    else:
-        root = parse_xml(data, url)
-        kind = local_name(root)
-        reader = _XML_READERS.get(kind)
-        if reader is None:
-            raise ParseError(f"{url}: not a feed (root element <{kind or root.tag}>)")
-        entries = reader(root, url)
-    return _dedupe(entries)
+        return Feed(tuple(_dedupe(_json_feed(data, url))))
+    return _xml_feed(read_xml(data, url), url)
+
+
+def _xml_feed(doc: XmlDocument, url: str) -> Feed:
+    kind = local_name(doc.root)
+    reader = _XML_READERS.get(kind)
+    if reader is None:
+        raise ParseError(f"{url}: not a feed (root element <{kind or doc.root.tag}>)")
+    elements, read = reader
+    found = list(elements(doc.root))
+    finished = [el for el in found if doc.finished(el)]
+    entries = tuple(_dedupe(read(el, url) for el in finished))
+    if not doc.problems:
+        return Feed(entries)
+    if not entries:
+        raise ParseError(f"{url}: no complete, linked entry in a damaged feed: {doc.problems[0]}")
+    cut = len(found) - len(finished)
+    dropped = f"; {cut} unfinished entr{'y' if cut == 1 else 'ies'} dropped" if cut else ""
+    return Feed(entries, (doc.problems[0] + dropped,))
 
 
 def _permalink(guid: str | None) -> str | None:
@@ -109,6 +135,7 @@ def _children(el: etree._Element, core: tuple[str, ...]) -> dict[str, list[etree
 
 
 def _first_text(kids: Children, *names: str) -> str:
+    """The first non-blank text among the children named, in the order the names are given."""
     for name in names:
         for el in kids.get(name, ()):
             text = node_text(el).strip()
@@ -126,17 +153,17 @@ def _first_date(kids: Children, *names: str) -> datetime | None:
     return None
 
 
-def _rss_items(root: etree._Element, url: str) -> Iterable[FeedEntry | None]:
+def _rss_items(root: etree._Element) -> Iterable[etree._Element]:
     containers = [root, *(c for c in root if local_name(c) == "channel")]
     for container in containers:
         for item in container:
             if local_name(item) == "item":
-                yield _rss_item(item, url)
+                yield item
 
 
 def _rss_item(item: etree._Element, url: str) -> FeedEntry | None:
     kids = _children(item, _RSS_CORE)
-    link = _rss_link(kids, url)
+    link = _rss_link(kids, url) or _cdf_link(item, url)
     guid_text = _first_text(kids, "guid")
     guid = guid_text or item.get(_RDF_ABOUT) or None
     if link is None and guid:
@@ -148,12 +175,27 @@ def _rss_item(item: etree._Element, url: str) -> FeedEntry | None:
     summary = _first_text(kids, "description", "dc:description", "content:encoded")
     return FeedEntry(
         url=link,
-        title=html_to_text(_first_text(kids, "title", "dc:title"), TITLE_LIMIT),
+        title=html_to_text(_rss_title(kids), TITLE_LIMIT),
         guid=guid,
-        published=_first_date(kids, "pubdate", "dc:date", "dcterms:issued", "atom:published"),
-        updated=_first_date(kids, "atom:updated", "dcterms:modified"),
+        published=_first_date(
+            kids, "pubdate", "dc:date", "dcterms:issued", "atom:published", "published"
+        ),
+        updated=_first_date(kids, "atom:updated", "dcterms:modified", "updated")
+        or parse_date(item.get("LASTMOD")),  # CDF
         summary=html_to_text(summary, SUMMARY_LIMIT),
     )
+
+
+def _rss_title(kids: Children) -> str:
+    """The title; Media RSS's title (on the item, or its media group or content) stands in."""
+    title = _first_text(kids, "title", "dc:title", "media:title")
+    if title:
+        return title
+    for wrapper in (*kids.get("media:group", ()), *kids.get("media:content", ())):
+        title = _first_text(_children(wrapper, ()), "media:title")
+        if title:
+            return title
+    return ""
 
 
 def _rss_link(kids: Children, url: str) -> str | None:
@@ -163,6 +205,18 @@ def _rss_link(kids: Children, url: str) -> str | None:
         if link:
             return link
     return _atom_link(kids.get("atom:link", ()), url)
+
+
+def _cdf_link(item: etree._Element, url: str) -> str | None:
+    """CDF's <ITEM HREF="…">, resolved against its <CHANNEL BASE="…">."""
+    href = item.get("HREF") or item.get("href")
+    if not href:
+        return None
+    base = xml_base(item, url)
+    channel = item.getparent()
+    if channel is not None and channel.get("BASE"):
+        base = http_url(channel.get("BASE"), base) or base
+    return http_url(href, base)
 
 
 def _atom_link(links: Iterable[etree._Element], url: str) -> str | None:
@@ -177,10 +231,10 @@ def _atom_link(links: Iterable[etree._Element], url: str) -> str | None:
     return None
 
 
-def _atom_entries(root: etree._Element, url: str) -> Iterable[FeedEntry | None]:
+def _atom_entries(root: etree._Element) -> Iterable[etree._Element]:
     for entry in root:
         if local_name(entry) == "entry":
-            yield _atom_entry(entry, url)
+            yield entry
 
 
 def _atom_entry(entry: etree._Element, url: str) -> FeedEntry | None:
@@ -203,29 +257,58 @@ def _atom_entry(entry: etree._Element, url: str) -> FeedEntry | None:
 
 
 def _atom_text(kids: Children, name: str, limit: int) -> str:
-    """An Atom text construct as plain text, honouring its type (text, html, xhtml)."""
     for el in kids.get(name, ()):
-        if el.get("src"):
-            continue
-        kind = (el.get("type") or "text").strip().lower()
-        if "xhtml" in kind or "xml" in kind:
-            markup = "".join(etree.tostring(c, encoding="unicode", with_tail=True) for c in el)
-            text = html_to_text((el.text or "") + markup, limit)
-        elif kind.startswith("text") or "/" not in kind or "html" in kind:
-            # type="text" often carries escaped HTML anyway, so it gets the same treatment.
-            text = html_to_text(node_text(el), limit)
-        else:
-            continue
+        text = _construct_text(el, limit)
         if text:
             return text
     return ""
 
 
-_XML_READERS: dict[str, Callable[[etree._Element, str], Iterable[FeedEntry | None]]] = {
-    "rss": _rss_items,
-    "rdf": _rss_items,
-    "channel": _rss_items,
-    "feed": _atom_entries,
+def _construct_text(el: etree._Element, limit: int) -> str:
+    """An Atom text construct as plain text, honouring its type (text, html, xhtml, other media
+    types in base64) and Atom 0.3's mode (xml, escaped, base64)."""
+    if el.get("src"):
+        return ""
+    kind = (el.get("type") or "text").strip().lower()
+    mode = (el.get("mode") or "").strip().lower()
+    if mode == "base64":
+        return html_to_text(_unbase64(node_text(el)), limit)
+    if mode == "xml" or "xhtml" in kind or "xml" in kind:
+        return truncate(_xml_text(el), limit)
+    if kind.startswith("text") or "/" not in kind or "html" in kind:
+        # type="text" often carries escaped HTML anyway, so it gets the same treatment.
+        return html_to_text(node_text(el), limit)
+    return html_to_text(_unbase64(node_text(el)), limit)  # Atom 1.0: other media types
+
+
+def _xml_text(el: etree._Element) -> str:
+    """Text of inline XHTML: its text nodes are text, even where they spell out a tag."""
+    if len(el) == 0:
+        return collapse_ws(el.text or "")
+    plain = deepcopy(el)
+    for node in plain.iter():
+        if isinstance(node.tag, str):
+            node.tag = local_name(node)
+    return element_text(plain)
+
+
+def _unbase64(text: str) -> str:
+    try:
+        return base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+_Reader = tuple[
+    Callable[[etree._Element], Iterable[etree._Element]],
+    Callable[[etree._Element, str], FeedEntry | None],
+]
+# Root element -> (its entry elements, one entry element to a record).
+_XML_READERS: dict[str, _Reader] = {
+    "rss": (_rss_items, _rss_item),
+    "rdf": (_rss_items, _rss_item),
+    "channel": (_rss_items, _rss_item),
+    "feed": (_atom_entries, _atom_entry),
 }
 
 
