@@ -83,17 +83,25 @@ def _xml_feed(doc: XmlDocument, url: str) -> Feed:
     reader = _XML_READERS.get(kind)
     if reader is None:
         raise ParseError(f"{url}: not a feed (root element <{kind or doc.root.tag}>)")
-    elements, read = reader
-    found = list(elements(doc.root))
+    name, read = reader
+    if not doc.problems:
+        return Feed(tuple(_dedupe(read(el, url) for el in _entry_elements(doc.root, name))))
+    # Damage can push entries below where they belong (an unclosed element before them).
+    found = [el for el in doc.root.iter() if local_name(el) == name]
     finished = [el for el in found if doc.finished(el)]
     entries = tuple(_dedupe(read(el, url) for el in finished))
-    if not doc.problems:
-        return Feed(entries)
     if not entries:
         raise ParseError(f"{url}: no complete, linked entry in a damaged feed: {doc.problems[0]}")
-    cut = len(found) - len(finished)
-    dropped = f"; {cut} unfinished entr{'y' if cut == 1 else 'ies'} dropped" if cut else ""
-    return Feed(entries, (doc.problems[0] + dropped,))
+    return Feed(entries, (doc.damage(len(found) - len(finished), "entries"),))
+
+
+def _entry_elements(root: etree._Element, name: str) -> Iterable[etree._Element]:
+    """Elements called ``name`` in the root, or in an RSS <channel> of it."""
+    containers = [root, *(c for c in root if local_name(c) == "channel")]
+    for container in containers:
+        for child in container:
+            if local_name(child) == name:
+                yield child
 
 
 def _permalink(guid: str | None) -> str | None:
@@ -127,8 +135,9 @@ def _children(el: etree._Element, core: tuple[str, ...]) -> dict[str, list[etree
         name = local_name(child)
         if not name:
             continue
-        ns = etree.QName(child).namespace or ""
-        ns = ns.lower().rstrip("/#")
+        tag = str(child.tag)
+        # Split by hand: a recovering parse can leave tags that QName refuses ("media:").
+        ns = tag[1:].partition("}")[0].lower().rstrip("/#") if tag.startswith("{") else ""
         prefix = "" if ns in core else _EXTENSIONS.get(ns, "?")
         kids.setdefault(f"{prefix}:{name}" if prefix else name, []).append(child)
     return kids
@@ -151,14 +160,6 @@ def _first_date(kids: Children, *names: str) -> datetime | None:
             if value is not None:
                 return value
     return None
-
-
-def _rss_items(root: etree._Element) -> Iterable[etree._Element]:
-    containers = [root, *(c for c in root if local_name(c) == "channel")]
-    for container in containers:
-        for item in container:
-            if local_name(item) == "item":
-                yield item
 
 
 def _rss_item(item: etree._Element, url: str) -> FeedEntry | None:
@@ -231,12 +232,6 @@ def _atom_link(links: Iterable[etree._Element], url: str) -> str | None:
     return None
 
 
-def _atom_entries(root: etree._Element) -> Iterable[etree._Element]:
-    for entry in root:
-        if local_name(entry) == "entry":
-            yield entry
-
-
 def _atom_entry(entry: etree._Element, url: str) -> FeedEntry | None:
     kids = _children(entry, _ATOM_CORE)
     guid = _first_text(kids, "id") or None
@@ -288,7 +283,10 @@ def _xml_text(el: etree._Element) -> str:
     plain = deepcopy(el)
     for node in plain.iter():
         if isinstance(node.tag, str):
-            node.tag = local_name(node)
+            try:
+                node.tag = local_name(node)
+            except ValueError:  # a name a recovering parse let through
+                node.tag = "span"
     return element_text(plain)
 
 
@@ -299,16 +297,12 @@ def _unbase64(text: str) -> str:
         return ""
 
 
-_Reader = tuple[
-    Callable[[etree._Element], Iterable[etree._Element]],
-    Callable[[etree._Element, str], FeedEntry | None],
-]
-# Root element -> (its entry elements, one entry element to a record).
-_XML_READERS: dict[str, _Reader] = {
-    "rss": (_rss_items, _rss_item),
-    "rdf": (_rss_items, _rss_item),
-    "channel": (_rss_items, _rss_item),
-    "feed": (_atom_entries, _atom_entry),
+# Root element -> (the name of its entry elements, one entry element to a record).
+_XML_READERS: dict[str, tuple[str, Callable[[etree._Element, str], FeedEntry | None]]] = {
+    "rss": ("item", _rss_item),
+    "rdf": ("item", _rss_item),
+    "channel": ("item", _rss_item),
+    "feed": ("entry", _atom_entry),
 }
 
 

@@ -105,6 +105,12 @@ class XmlDocument:
     def finished(self, el: etree._Element) -> bool:
         return el not in self.cut
 
+    def damage(self, dropped: int, what: str) -> str:
+        """The first problem, and how many ``what`` were dropped for being cut off."""
+        return self.problems[0] + (
+            f"; dropped {what} cut off unfinished: {dropped}" if dropped else ""
+        )
+
 
 def parse_xml(data: bytes, where: str) -> etree._Element:
     """Parse ``data`` into its root element, or raise ParseError naming ``where``.
