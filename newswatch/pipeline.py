@@ -96,7 +96,7 @@ def process_source(rt: Runtime, source: Source, run_id: int | None, how: Pass) -
     # A baseline fetches the source in full: validators left by a backfill must not hide items.
     get = Getter(rt.fetcher, source, _no_validators if baseline else rt.store.validators)
     try:
-        items = discover(source, get)
+        items = discover(source, get, report.item_failed)
     except (FetchError, ParseError) as exc:
         report.fail(exc)
     else:
