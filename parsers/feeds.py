@@ -60,7 +60,7 @@ def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
     """Entries of a feed in document order, deduplicated by link (tracking parameters such as
     utm_* dropped); ParseError if not a feed. A damaged feed gives the entries read before
     the damage: read_feed says what the damage was."""
-    return list(read_feed(data, url).entries)
+    return _read(data, url)[0]
 
 
 def read_feed(data: bytes, url: str) -> Feed:
@@ -70,38 +70,44 @@ def read_feed(data: bytes, url: str) -> Feed:
     finished before the damage is kept, one cut off by the end of the document is dropped.
     ParseError if that leaves no entry, or if the document is not a feed.
     """
+    entries, problems = _read(data, url)
+    return Feed(tuple(entries), problems)
+
+
+def _read(data: bytes, url: str) -> tuple[list[FeedEntry], tuple[str, ...]]:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ParseError(f"{url}: expected bytes, got {type(data).__name__}")
     data = bytes(data)
     if data[:1024].lstrip(_LEADING).startswith((b"{", b"[")):
-        return Feed(tuple(_dedupe(_json_feed(data, url))))
+        return _dedupe(_json_feed(data, url)), ()
     return _xml_feed(read_xml(data, url), url)
 
 
-def _xml_feed(doc: XmlDocument, url: str) -> Feed:
+def _xml_feed(doc: XmlDocument, url: str) -> tuple[list[FeedEntry], tuple[str, ...]]:
     kind = local_name(doc.root)
     reader = _XML_READERS.get(kind)
     if reader is None:
         raise ParseError(f"{url}: not a feed (root element <{kind or doc.root.tag}>)")
     name, read = reader
     if not doc.problems:
-        return Feed(tuple(_dedupe(read(el, url) for el in _entry_elements(doc.root, name))))
+        return _dedupe(read(el, url) for el in _entry_elements(doc.root, name)), ()
     # Damage can push entries below where they belong (an unclosed element before them).
     found = [el for el in doc.root.iter() if local_name(el) == name]
     finished = [el for el in found if doc.finished(el)]
-    entries = tuple(_dedupe(read(el, url) for el in finished))
+    entries = _dedupe(read(el, url) for el in finished)
     if not entries:
         raise ParseError(f"{url}: no complete, linked entry in a damaged feed: {doc.problems[0]}")
-    return Feed(entries, (doc.damage(len(found) - len(finished), "entries"),))
+    return entries, (doc.damage(len(found) - len(finished), "entries"),)
 
 
 def _entry_elements(root: etree._Element, name: str) -> Iterable[etree._Element]:
     """Elements called ``name`` in the root, or in an RSS <channel> of it."""
-    containers = [root, *(c for c in root if local_name(c) == "channel")]
-    for container in containers:
-        for child in container:
-            if local_name(child) == name:
-                yield child
+    for child in root:
+        kind = local_name(child)
+        if kind == name:
+            yield child
+        elif kind == "channel":
+            yield from (el for el in child if local_name(el) == name)
 
 
 def _permalink(guid: str | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html.entities
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -90,17 +90,17 @@ _SAFE_OPTIONS = {
 _PARSER = etree.XMLParser(**_SAFE_OPTIONS)
 
 
-@dataclass(frozen=True, slots=True)
-class XmlDocument:
+class XmlDocument(NamedTuple):
     """A parsed document and the damage it was read through (none when it parsed whole).
 
     ``cut`` holds the elements the document ended inside of: their end tags never came, so
-    their content may be incomplete.
+    their content may be incomplete. (A named tuple: made for every document parsed, it has
+    to be cheap.)
     """
 
     root: etree._Element
     problems: tuple[str, ...] = ()
-    cut: frozenset[etree._Element] = field(default_factory=frozenset)
+    cut: frozenset[etree._Element] = frozenset()
 
     def finished(self, el: etree._Element) -> bool:
         return el not in self.cut
