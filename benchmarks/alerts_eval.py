@@ -26,10 +26,9 @@ from typing import Any
 import yaml
 
 from newswatch.config import DurationError, parse_duration
-from newswatch.detect import Observation
 from newswatch.errors import ConfigError, NewswatchError
 from newswatch.matching import check_term
-from newswatch.models import Config, Development, FetchSettings, Source, Topic
+from newswatch.models import Config, Development, FetchSettings, Observation, Source, Topic
 from newswatch.pipeline import Runtime, record_observation
 
 CASES_DIR = Path(__file__).resolve().parent / "eval" / "cases"

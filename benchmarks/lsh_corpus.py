@@ -8,7 +8,7 @@ distinct 3-word shingles per story, and unrelated stories that share a few shing
 stock phrases, as real ones on one topic do.
 
 Stories a lookup has to find, fresh articles and near-duplicates are real text shingled by
-:func:`newswatch.similarity.article_shingles`. The bulk of the history is
+:func:`newswatch.shingles.article_shingles`. The bulk of the history is
 :func:`model_signatures`: the same make-up without writing or shingling the text (a million
 paragraphs would take minutes); ``lsh_scaling`` prints how similar unrelated stories are under
 both, so the two can be compared.
@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from newswatch.similarity import NUM_PERM, Signature, article_shingles, minhash, shingles
+from newswatch.dedupe import NUM_PERM, Signature, minhash
+from newswatch.shingles import article_shingles, shingles
 
 PARAGRAPHS = 5
 SEGMENTS = 20

@@ -21,8 +21,7 @@ from sqlalchemy.engine import make_url
 
 from benchmarks import lsh_corpus as corpus_mod
 from benchmarks.lsh_corpus import Corpus
-from newswatch.schema import stories, story_bands
-from newswatch.similarity import (
+from newswatch.dedupe import (
     NUM_PERM,
     Signature,
     band_keys,
@@ -30,6 +29,7 @@ from newswatch.similarity import (
     signature_to_bytes,
 )
 from newswatch.store import Store
+from newswatch.store.schema import stories, story_bands
 
 TOPIC = "bench-topic"
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from benchmarks import lsh_corpus as corpus_mod
 from benchmarks.lsh_fixture import TOPIC, Backend, Found, Lookup
-from newswatch.similarity import BANDS, STORY_THRESHOLD
+from newswatch.dedupe import BANDS, STORY_THRESHOLD
 from newswatch.store import Store
 
 

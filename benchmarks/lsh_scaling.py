@@ -65,14 +65,14 @@ from benchmarks.lsh_fixture import (
     progress,
 )
 from benchmarks.lsh_report import paragraphs_label, print_report, summarize
-from newswatch.schema import stories, story_bands
-from newswatch.similarity import (
+from newswatch.dedupe import (
     BANDS,
     Signature,
     band_keys,
     estimate_jaccard,
     signature_from_bytes,
 )
+from newswatch.store.schema import stories, story_bands
 
 SIZES = {"full": (10_000, 1_000_000), "small": (10_000, 100_000)}
 

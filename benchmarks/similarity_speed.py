@@ -1,4 +1,4 @@
-"""Speed of newswatch.similarity per paragraph and per article, against baselines in the same run.
+"""Speed of shingling, novelty and MinHash per paragraph and article, against baselines.
 
 Run from the repository root:
 
@@ -20,17 +20,9 @@ import random
 import timeit
 from collections.abc import Callable, Sequence
 
-from newswatch.similarity import (
-    NUM_PERM,
-    _seeds,
-    article_shingles,
-    band_keys,
-    is_novel,
-    minhash,
-    new_sentences,
-    novelty,
-    shingles,
-)
+from newswatch.dedupe import NUM_PERM, _seeds, band_keys, minhash
+from newswatch.novelty import new_sentences
+from newswatch.shingles import article_shingles, shingles
 from parsers.text import paragraph_key
 
 _VOCABULARY = (
@@ -91,7 +83,7 @@ def per_item_us(work: Callable[[], object], items: int, repeat: int) -> float:
 def paragraph_rows(articles: Sequence[list[str]], repeat: int) -> list[tuple[str, float]]:
     paragraphs = [p for article in articles for p in article]
     # New text: compared with another article's shingles. Old text: with its own article's, the
-    # case where is_novel has to go on to score every sentence.
+    # case where every sentence is scored and none is new.
     own = [article_shingles(a) for a in articles]
     new = [(p, own[i - 1]) for i, article in enumerate(articles) for p in article]
     old = [(p, own[i]) for i, article in enumerate(articles) for p in article]
@@ -99,10 +91,9 @@ def paragraph_rows(articles: Sequence[list[str]], repeat: int) -> list[tuple[str
     rows: list[tuple[str, Callable[[], object]]] = [
         ("baseline: exact paragraph key", lambda: [exact_key(p) for p in paragraphs]),
         ("shingles", lambda: [shingles(p) for p in paragraphs]),
-        ("shingles + novelty", lambda: [novelty(p, s) for p, s in new]),
-        ("new_sentences", lambda: [new_sentences(p, s) for p, s in new]),
-        ("is_novel, new text", lambda: [is_novel(p, s) for p, s in new]),
-        ("is_novel, old text (sentences scored too)", lambda: [is_novel(p, s) for p, s in old]),
+        ("shingles + set difference", lambda: [shingles(p) - s for p, s in new]),
+        ("new_sentences, new text", lambda: [new_sentences(p, s) for p, s in new]),
+        ("new_sentences, old text", lambda: [new_sentences(p, s) for p, s in old]),
     ]
     return [(label, per_item_us(work, n, repeat)) for label, work in rows]
 

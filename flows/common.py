@@ -1,30 +1,25 @@
-"""Shared parts of the Prefect adapters: the open-Runtime registry, the per-source task, reports."""
+"""Shared parts of the Prefect adapters: the open-Runtime registry, the two tasks, the artifact."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from prefect import Task, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from newswatch.config import load_config
 from newswatch.errors import NewswatchError, StoreError
-from newswatch.models import Source
-from newswatch.pipeline import Pass, Runtime, process_source
+from newswatch.models import ChannelResult, Source
+from newswatch.pipeline import OnSource, Pass, Runtime, Send, Steps, process_source
 from newswatch.report import RunReport, SourceReport
 
-DEFAULT_CONFIG = "config/newswatch.yaml"
-SOURCE_WORKERS = 4  # fetching is I/O bound; per-host pacing still holds across these threads
 DELIVERY_RETRY_DELAYS: list[float] = [10.0, 30.0]  # a store hiccup passes in seconds
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 # Tasks receive a key into this registry instead of the Runtime itself: Prefect would otherwise
 # walk (and could try to hash) the store, the fetcher and the whole config for every task run.
@@ -63,43 +58,10 @@ def runtime(key: str) -> Runtime:
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def source_task(rt_key: str, source_name: str, run_id: int, how: Pass) -> SourceReport:
+def source_task(rt_key: str, source_name: str, how: Pass) -> SourceReport:
     """One pass over one source: fetch, parse, detect, record."""
     rt = runtime(rt_key)
-    source = rt.config.source(source_name)
-    try:
-        return process_source(rt, source, run_id, how)
-    except NewswatchError as exc:  # e.g. the store failing mid-source: report it, go on
-        return failed_report(source, exc)
-
-
-def failed_report(source: Source, exc: BaseException) -> SourceReport:
-    report = SourceReport(source.name, source.kind)
-    report.fail(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
-    return report
-
-
-def run_sources(
-    rt_key: str, sources: Sequence[Source], run_id: int, how: Pass, parallel: bool = True
-) -> list[SourceReport]:
-    """A task per source; a task that crashes becomes a failed source, never a failed run."""
-    if parallel:
-        futures = [source_task.submit(rt_key, s.name, run_id, how) for s in sources]
-        values = [f.result(raise_on_failure=False) for f in futures]
-    else:
-        values = [
-            source_task.submit(rt_key, s.name, run_id, how).result(raise_on_failure=False)
-            for s in sources
-        ]
-    return [_as_report(s, v) for s, v in zip(sources, values, strict=True)]
-
-
-def _as_report(source: Source, value: Any) -> SourceReport:
-    if isinstance(value, SourceReport):
-        return value
-    if isinstance(value, BaseException):
-        return failed_report(source, value)
-    return failed_report(source, RuntimeError(f"source task ended without a report: {value!r}"))
+    return process_source(rt, rt.config.source(source_name), how)
 
 
 def retry_on_store_error(_task: Any, _task_run: Any, state: Any) -> bool:
@@ -113,17 +75,49 @@ def retry_on_store_error(_task: Any, _task_run: Any, state: Any) -> bool:
     return False
 
 
-def delivery_task(fn: Callable[_P, _R]) -> Task[_P, _R]:
-    """``fn`` as a flow's one delivery task: uncached, retried only after a StoreError."""
-    return task(
-        name="deliver",
-        task_run_name="deliver",
-        cache_policy=NO_CACHE,
-        persist_result=False,
-        retries=len(DELIVERY_RETRY_DELAYS),
-        retry_delay_seconds=DELIVERY_RETRY_DELAYS,
-        retry_condition_fn=retry_on_store_error,
-    )(fn)
+@task(
+    name="deliver",
+    task_run_name="deliver",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=len(DELIVERY_RETRY_DELAYS),
+    retry_delay_seconds=DELIVERY_RETRY_DELAYS,
+    retry_condition_fn=retry_on_store_error,
+)
+def deliver_task(send: Send) -> list[ChannelResult]:
+    """The run's delivery (what the pipeline hands over): uncached, retried only on StoreError."""
+    return send()
+
+
+def prefect_steps(rt_key: str) -> Steps:
+    """The pipeline's two replaceable steps as Prefect tasks: one per source, one to deliver."""
+
+    def fan_out(
+        _rt: Runtime, sources: Sequence[Source], how: Pass, _on: OnSource | None
+    ) -> list[SourceReport]:
+        if how.parallel:
+            futures = [source_task.submit(rt_key, s.name, how) for s in sources]
+            values = [f.result(raise_on_failure=False) for f in futures]
+        else:
+            values = [
+                source_task.submit(rt_key, s.name, how).result(raise_on_failure=False)
+                for s in sources
+            ]
+        return [_as_report(s, v) for s, v in zip(sources, values, strict=True)]
+
+    return Steps(fan_out=fan_out, deliver=deliver_task)
+
+
+def _as_report(source: Source, value: Any) -> SourceReport:
+    """A task that crashed becomes a failed source, never a failed run."""
+    if isinstance(value, SourceReport):
+        return value
+    report = SourceReport(source.name, source.kind)
+    if isinstance(value, Exception):
+        report.fail(value)
+    else:
+        report.fail(RuntimeError(f"source task ended without a report: {value!r}"))
+    return report
 
 
 def publish(report: RunReport) -> None:

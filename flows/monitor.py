@@ -5,27 +5,10 @@ from __future__ import annotations
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import (
-    DEFAULT_CONFIG,
-    SOURCE_WORKERS,
-    delivery_task,
-    open_runtime,
-    publish,
-    publish_skip,
-    run_sources,
-    runtime,
-    stale_message,
-)
-from newswatch.deliver import ChannelResult
-from newswatch.pipeline import Pass, begin_run, deliver_cycle, finish_run
+from flows.common import open_runtime, prefect_steps, publish, publish_skip, stale_message
+from newswatch.config import DEFAULT_CONFIG
+from newswatch.pipeline import SOURCE_WORKERS, run_cycle
 from newswatch.report import RunReport
-
-
-@delivery_task
-def deliver_task(rt_key: str) -> list[ChannelResult]:
-    """Send instant alerts and retry refused backfill digests (digest channels keep collecting)."""
-    rt = runtime(rt_key)
-    return deliver_cycle(rt)
 
 
 @flow(
@@ -51,10 +34,6 @@ def monitor(
         publish_skip("monitor", skip)
         return None
     with open_runtime(config) as (key, rt):
-        selected = rt.selected(sources)
-        run_id, report = begin_run(rt, "monitor")
-        report.sources = run_sources(key, selected, run_id, Pass())
-        report.deliveries = deliver_task(key)
-        finish_run(rt, run_id, report)
+        report = run_cycle(rt, sources, prefect_steps(key))
     publish(report)
     return report

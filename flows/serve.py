@@ -20,9 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
 
-from newswatch.cli import UsageError
 from newswatch.config import format_duration, load_config
-from newswatch.errors import NewswatchError
+from newswatch.errors import NewswatchError, UsageError
 from newswatch.models import Config
 
 if TYPE_CHECKING:
@@ -249,7 +248,8 @@ def _deployment(
     flow: Any, parameters: dict[str, Any], name: str | None = None, **options: Any
 ) -> RunnerDeployment:
     """A deployment (named like its flow unless told) whose runs import `flows.*` from any cwd."""
-    from prefect.deployments.runner import EntrypointType, RunnerDeployment
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.types.entrypoint import EntrypointType
 
     made = flow.to_deployment(
         name=name or flow.name,

@@ -5,64 +5,22 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 
-from newswatch.config import describe, load_config, parse_duration
-from newswatch.errors import ConfigError, NewswatchError
+from newswatch.config import DEFAULT_CONFIG, describe, load_config
+from newswatch.errors import ConfigError, NewswatchError, UsageError
 from newswatch.models import Config
 from newswatch.report import RunReport, SourceReport
 
-DEFAULT_CONFIG = "config/newswatch.yaml"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class UsageError(NewswatchError):
-    """Bad command-line usage (exit 2)."""
-
-
-def parse_when(value: str, now: datetime | None = None) -> datetime:
-    """ISO 8601 date or datetime (UTC when no offset) or a relative age like `7d`, `12h`."""
-    now = now or datetime.now(UTC)
-    text = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?\s*[smhd]", text):
-        try:
-            return now - timedelta(seconds=parse_duration(text))
-        except ConfigError as exc:
-            raise UsageError(f"bad time {value!r}: {exc.problem}") from exc
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(
-            f"bad time {value!r}: use an ISO 8601 date or datetime (2022-02-28, "
-            "2022-02-28T14:00) or a relative age (7d, 12h)"
-        ) from exc
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def parse_window(
-    since: str, until: str | None, now: datetime | None = None
-) -> tuple[datetime, datetime]:
-    """A backfill window: `until` defaults to now, and a bare date there means its whole day."""
-    now = now or datetime.now(UTC)
-    start = parse_when(since, now)
-    end = now
-    if until is not None and until.strip():
-        end = parse_when(until, now)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", until.strip()):
-            end += timedelta(days=1) - timedelta(microseconds=1)
-    if start > end:
-        raise UsageError(f"backfill: since {since!r} is after until {until or 'now'!r}")
-    return start, end
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,47 +108,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         from flows.monitor import monitor
 
         return _print_report(monitor(config=args.config))
-    from newswatch.pipeline import Runtime, run_cycle
+    from newswatch.pipeline import Runtime, Steps, run_cycle
 
     with Runtime.open(config) as rt, _progress("monitoring"):
-        return _print_report(run_cycle(rt, on_source=_print_source))
+        return _print_report(run_cycle(rt, steps=Steps(on_source=_print_source)))
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from newswatch.pipeline import Runtime, Steps, plan_backfill, run_backfill
+
     config = _config(args)
-    since, until = parse_window(args.since, args.until)
-    known = {s.name for s in config.sources}
-    for name in args.sources or []:
-        if name not in known:
-            raise UsageError(f"--source {name}: no such source in {args.config}")
+    plan = plan_backfill(config, args.since, args.until, args.sources, args.notify)
     if _prefect_api():
         from flows.backfill import backfill
 
         return _print_report(
             backfill(
                 config=args.config,
-                since=since.isoformat(),
-                until=until.isoformat(),
+                since=plan.since.isoformat(),  # relative ages counted from the command's time
+                until=plan.until.isoformat(),
                 sources=args.sources,
-                notify=args.notify,
+                notify=plan.notify,
             )
         )
-    from newswatch.pipeline import Runtime, run_backfill
-
     with Runtime.open(config) as rt, _progress("backfilling"):
-        report = run_backfill(rt, since, until, args.sources, args.notify, on_source=_print_source)
-    return _print_report(report)
+        return _print_report(run_backfill(rt, plan, Steps(on_source=_print_source)))
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
     config = _config(args)
-    if args.channel and args.channel not in {c.name for c in config.channels}:
-        raise UsageError(f"--channel {args.channel}: no such channel in {args.config}")
-    if args.channel and not next(c for c in config.channels if c.name == args.channel).digest:
-        raise UsageError(
-            f"--channel {args.channel}: an instant channel (no `digest:` in {args.config}); "
-            "its alerts are sent as they are found"
-        )
     if _prefect_api():
         from flows.digest import digest
 

@@ -22,13 +22,14 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from newswatch.errors import ConfigError
+from newswatch.errors import ConfigError, DurationError
 from newswatch.matching import check_term
 from newswatch.models import SOURCE_KINDS, Channel, Config, FetchSettings, Source, Topic
 from newswatch.redact import describe, format_duration, mask_url  # CLI, flows, tests import here
-from newswatch.timespec import DurationError, digest_cron, parse_digest, parse_duration
+from newswatch.timespec import digest_cron, parse_digest, parse_duration
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "DEFAULT_STORE",
     "DurationError",
     "describe",
@@ -42,6 +43,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 DEFAULT_STORE = "sqlite:///state/newswatch.db"
+DEFAULT_CONFIG = "config/newswatch.yaml"  # what every command and flow reads unless told
 MAX_CONFIG_BYTES = 2_000_000
 # YAML aliases can make a tiny file expand to billions of values; a real config has hundreds.
 MAX_VALUES = 200_000

@@ -5,47 +5,40 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import apprise
 
-from newswatch.models import Channel
+from newswatch.errors import DeliveryError
+from newswatch.models import Channel, ChannelResult, DeliveryMode, OutboxItem
 from newswatch.render import Message, render_digest, render_instant
-from newswatch.store import OutboxItem, Store
+from newswatch.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)  # a claimed row another process may take over after a crash
+# How long claimed rows stay ours without news from us: renewed after every message sent. A run
+# on the same host takes the rows of a holder that died at once; one on another host, after this.
+LEASE = timedelta(minutes=2)
 BACKOFF_START = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 NOTIFY_TIMEOUT = 30.0
 
 
-@dataclass(slots=True)
-class ChannelResult:
-    channel: str
-    mode: str
-    sent: int = 0
-    failed: int = 0
-    error: str | None = None
-    messages: list[str] = field(default_factory=list)  # titles of what was sent
-
-
-Sender = Callable[[Channel, Message], str | None]  # returns an error text, None when accepted
+Sender = Callable[[Channel, Message], None]  # raises DeliveryError when the channel refuses
 
 
 def backoff(attempts: int) -> timedelta:
     """Delay before the next try of a row that has failed `attempts` times (1 → 1 min, doubling)."""
-    return min(BACKOFF_START * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    delay: timedelta = BACKOFF_START * (2 ** max(attempts - 1, 0))
+    return min(delay, BACKOFF_MAX)
 
 
-def apprise_send(channel: Channel, message: Message) -> str | None:
-    """Send one message through apprise; returns None on success or a secret-free error text."""
+def apprise_send(channel: Channel, message: Message) -> None:
+    """Send one message through apprise; DeliveryError (with a secret-free text) if refused."""
     ap = apprise.Apprise()
     if not ap.add(channel.url):
-        return "apprise does not accept this channel URL (check its scheme and form)"
+        raise DeliveryError("apprise does not accept this channel URL (check its scheme and form)")
     problems: list[str] = []
 
     def collect(entry: Any, _service: Any = None) -> None:
@@ -61,10 +54,19 @@ def apprise_send(channel: Channel, message: Message) -> str | None:
             log_callback=collect,
         )
     except Exception as exc:  # a plugin bug must not end the run
-        return scrub(f"{exc.__class__.__name__}: {exc}", channel.url)
-    if int(getattr(result, "status", 0 if result else 1)) == 0:
-        return None
-    return scrub("; ".join(problems[-3:]) or "the service refused the message", channel.url)
+        raise DeliveryError(scrub(f"{exc.__class__.__name__}: {exc}", channel.url)) from None
+    if int(getattr(result, "status", 0 if result else 1)) != 0:
+        refused = "; ".join(problems[-3:]) or "the service refused the message"
+        raise DeliveryError(scrub(refused, channel.url))
+
+
+def _refusal(send: Sender, channel: Channel, message: Message) -> str | None:
+    """None when the channel accepted the message; otherwise why it did not."""
+    try:
+        send(channel, message)
+    except DeliveryError as exc:
+        return str(exc)
+    return None
 
 
 def scrub(text: str, url: str) -> str:
@@ -76,7 +78,7 @@ def scrub(text: str, url: str) -> str:
 
 
 def deliver_instant(
-    store: Store, channels: Sequence[Channel], now: datetime, send: Sender = apprise_send
+    outbox: Outbox, channels: Sequence[Channel], now: datetime, send: Sender = apprise_send
 ) -> list[ChannelResult]:
     """One message per due row of every instant channel; a failing channel waits with backoff."""
     results = []
@@ -85,30 +87,31 @@ def deliver_instant(
             continue
         result = ChannelResult(channel.name, "instant")
         results.append(result)
-        if _waiting(store, result, now):
+        if _waiting(outbox, result, now):
             continue
-        items = store.claim_due(channel.name, "instant", now, LEASE)
+        items = outbox.claim_due(channel.name, "instant", now, LEASE)
         for i, item in enumerate(items):
-            dev = store.development(item.development_id)
+            dev = outbox.development(item.development_id)
             message = render_instant(dev, email=channel.is_email)
-            error = send(channel, message)
+            error = _refusal(send, channel, message)
             if error is None:
-                store.mark_sent([item], now)  # per row, so a crash re-sends at most one message
+                outbox.mark_sent([item], now)  # per row, so a crash re-sends at most one message
+                outbox.renew(items[i + 1 :], datetime.now(UTC) + LEASE)
                 result.sent += 1
                 result.messages.append(message.title)
                 continue
-            _fail(store, [item], now, error, result)
-            store.release(items[i + 1 :])  # do not hammer a channel that just refused
+            _fail(outbox, [item], now, error, result)
+            outbox.release(items[i + 1 :])  # do not hammer a channel that just refused
             break
     return results
 
 
 def deliver_digests(
-    store: Store,
+    outbox: Outbox,
     channels: Sequence[Channel],
     now: datetime,
     *,
-    mode: str = "digest",
+    mode: DeliveryMode = "digest",
     due_only: bool,
     label: str = "",
     send: Sender = apprise_send,
@@ -123,41 +126,41 @@ def deliver_digests(
         if mode == "digest" and not channel.digest:
             continue
         result = ChannelResult(channel.name, mode)
-        if due_only and _waiting(store, result, now):
+        if due_only and _waiting(outbox, result, now):
             results.append(result)
             continue
-        items = store.claim_due(
+        items = outbox.claim_due(
             channel.name, mode, now, LEASE, limit=1000, ignore_schedule=not due_only
         )
         if items:
-            devs = [store.development(i.development_id) for i in items]
+            devs = [outbox.development(i.development_id) for i in items]
             message = render_digest(
                 devs, email=channel.is_email, label=label or channel.digest or mode
             )
-            error = send(channel, message)
+            error = _refusal(send, channel, message)
             if error is None:
-                store.mark_sent(items, now)
+                outbox.mark_sent(items, now)
                 result.sent = len(items)
                 result.messages.append(message.title)
             else:
-                _fail(store, items, now, error, result)
+                _fail(outbox, items, now, error, result)
         results.append(result)
     return results
 
 
-def _waiting(store: Store, result: ChannelResult, now: datetime) -> bool:
+def _waiting(outbox: Outbox, result: ChannelResult, now: datetime) -> bool:
     """True (and noted in the result) while the channel is backing off after a refusal."""
-    until = store.channel_waiting_until(result.channel, result.mode, now)
+    until = outbox.channel_waiting_until(result.channel, result.mode, now)
     if until is not None:
         result.error = f"waiting after a refusal; next try after {until:%Y-%m-%d %H:%M} UTC"
     return until is not None
 
 
 def _fail(
-    store: Store, items: Sequence[OutboxItem], now: datetime, error: str, result: ChannelResult
+    outbox: Outbox, items: Sequence[OutboxItem], now: datetime, error: str, result: ChannelResult
 ) -> None:
     attempts = max(i.attempts for i in items) + 1
-    store.mark_failed(items, now, error, now + backoff(attempts))
+    outbox.mark_failed(items, now, error, now + backoff(attempts))
     result.failed += len(items)
     result.error = error
     log.warning("channel %s refused %d message(s): %s", result.channel, len(items), error)

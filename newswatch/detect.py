@@ -1,7 +1,17 @@
-"""Decides what on a fetched article or page is a new development, against what the store knew.
+"""Decides what on a fetched article or page is a new development; pure, values in and out.
 
-Pure over what it is handed: the observation, what the store knew about its URL, and a
-`History` to look up known stories (by LSH band) and figure readings.
+Detection never queries anything. It runs in two steps around one read of the store:
+
+    plan = analyse(obs, known, rules)        # topics matched, would-be stories, figures read
+    history = store.history(plan.lookups)    # known copies of those stories, past readings
+    found = decide(plan, history, now)       # developments, new stories, attachments
+
+An article matching a topic for the first time is a story: a new one, or another outlet's copy
+of a story already known (:func:`newswatch.dedupe.same_story`; attached, not alerted). A topic
+it matched before, or any topic on a live page already watched, gives an update with only the
+sentences never seen on the URL (:mod:`newswatch.novelty`). Figures in new text that differ
+from every value already seen for the measure are figure changes; they ride on that alert, or
+alert alone. At most one development per topic.
 """
 
 from __future__ import annotations
@@ -10,8 +20,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
+from newswatch.dedupe import band_keys, minhash, same_story, signature_to_bytes
 from newswatch.figures import (
     Figure,
     MeasureSpec,
@@ -30,63 +40,23 @@ from newswatch.matching import (
 from newswatch.models import (
     Attachment,
     Development,
+    DevelopmentKind,
     FigureReading,
+    History,
+    Known,
+    Lookups,
     Match,
     NewStory,
+    Observation,
     StoredStory,
+    StoryProbe,
     Topic,
 )
-from newswatch.similarity import (
-    Signature,
-    article_shingles,
-    band_keys,
-    minhash,
-    new_sentences,
-    shares_enough,
-    signature_from_bytes,
-    signature_to_bytes,
-    story_likeness,
-)
-from parsers.text import is_headline_like, paragraph_key
+from newswatch.novelty import content_hash, is_body_text, key_of, new_paragraphs, new_sentences
+from newswatch.shingles import article_shingles
 
 MAX_UPDATE_SENTENCES = 6
 MAX_STORY_SENTENCES = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One fetched article or live page, as the pipeline hands it to detection."""
-
-    source: str
-    url: str
-    kind: str  # article | page
-    title: str
-    paragraphs: tuple[str, ...]
-    published: datetime | None = None
-    updated: datetime | None = None
-    canonical_url: str | None = None
-    language: str | None = None
-    authors: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Known:
-    """What the store knew about the URL before this fetch."""
-
-    exists: bool = False
-    topics: frozenset[str] = frozenset()
-    paragraph_keys: frozenset[str] = frozenset()
-    seen: frozenset[int] = frozenset()  # shingles of every paragraph ever seen on the URL
-
-
-class History(Protocol):
-    def story_candidates(
-        self, topic: str, bands: Sequence[tuple[int, int]]
-    ) -> list[StoredStory]: ...
-
-    def stories_sharing(self, topic: str, keys: Sequence[str]) -> list[tuple[StoredStory, int]]: ...
-
-    def figure_history(self, topic: str, measure: str, limit: int = 50) -> list[FigureReading]: ...
 
 
 @dataclass(frozen=True)
@@ -100,12 +70,47 @@ class Rules:
     def build(cls, topics: Sequence[Topic]) -> Rules:
         return cls(compile_topics(topics), {t.name: compile_measures(t.measures) for t in topics})
 
+    def topic(self, name: str) -> CompiledTopic:
+        return next(t for t in self.topics if t.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicWork:
+    """What one matched topic asks of the store, and what to show if it turns out new.
+
+    A would-be story carries `story` (its signature and LSH bands); an update carries the new
+    sentences in `text`. `figures` are the measure readings found in the text that counts.
+    """
+
+    match: Match
+    text: tuple[str, ...]
+    figures: tuple[Figure, ...]
+    story: NewStory | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The pure first step of detection on one observation."""
+
+    obs: Observation
+    content_hash: str
+    new_paragraphs: tuple[tuple[str, str], ...]  # (key, text) never seen on this URL
+    work: tuple[TopicWork, ...]
+
+    @property
+    def lookups(self) -> Lookups:
+        stories = tuple(
+            StoryProbe(w.story.topic, w.story.bands, w.story.keys) for w in self.work if w.story
+        )
+        measures = {(w.match.topic, f.measure) for w in self.work for f in w.figures}
+        return Lookups(stories, tuple(sorted(measures)))
+
 
 @dataclass
 class Detection:
     matches: tuple[Match, ...]
     content_hash: str
-    new_paragraphs: tuple[tuple[str, str], ...]  # (key, text) never seen on this URL
+    new_paragraphs: tuple[tuple[str, str], ...]
     developments: list[Development] = field(default_factory=list)
     stories: list[NewStory] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
@@ -113,58 +118,30 @@ class Detection:
     quiet: list[str] = field(default_factory=list)  # why a topic match did not alert
 
 
-def key_of(paragraph: str) -> str:
-    """Short stable hash of a paragraph's normalised text (what "seen before" compares)."""
-    return hashlib.sha1(paragraph_key(paragraph).encode("utf-8")).hexdigest()[:20]
+# --- step 1: analyse ---------------------------------------------------------------------------
 
 
-def content_hash(title: str, paragraphs: Sequence[str]) -> str:
-    h = hashlib.sha256(title.encode("utf-8"))
-    for p in paragraphs:
-        h.update(b"\0" + p.encode("utf-8"))
-    return h.hexdigest()
-
-
-def detect(
-    obs: Observation, known: Known, rules: Rules, history: History, now: datetime
-) -> Detection:
-    """Match topics and turn what is new into developments: at most one per topic.
-
-    An article matching a topic for the first time is a story: a new one, or another outlet's
-    copy of a story already known (attached, not alerted). A topic it matched before, or any
-    topic on a live page already watched, gives an update with only the sentences whose words
-    were never seen on this URL. Figures in new text that differ from every value already
-    seen for the measure are figure changes; they ride on that alert, or alert alone.
-    """
-    new_paragraphs = tuple(
-        {k: p for p in obs.paragraphs if (k := key_of(p)) not in known.paragraph_keys}.items()
-    )
-    matches = match_topics(rules.topics, obs.title, obs.paragraphs)
-    det = Detection(
-        matches=tuple(m for m in matches if _substantive(obs, m)),
-        content_hash=content_hash(obs.title, obs.paragraphs),
-        new_paragraphs=new_paragraphs,
-    )
-    fresh = {p for _, p in new_paragraphs}
-    for m in det.matches:
+def analyse(obs: Observation, known: Known, rules: Rules) -> Plan:
+    """Match topics and prepare, per topic, the story or update it may be (no history needed)."""
+    fresh_pairs = new_paragraphs(obs.paragraphs, known)
+    fresh = {p for _, p in fresh_pairs}
+    work = []
+    for m in match_topics(rules.topics, obs.title, obs.paragraphs):
+        if not _substantive(obs, m):
+            continue
         evidence = [p for p in m.evidence if p in obs.paragraphs] or [obs.title]
-        ct = next(t for t in rules.topics if t.name == m.topic)
+        specs = rules.measures.get(m.topic) or []
         if m.topic not in known.topics and not (obs.kind == "page" and known.exists):
-            _story(obs, m, ct, evidence, rules, history, now, det)
-        else:
-            # Evidence paragraphs not seen as such; on an article, not headline-like link lines.
-            changed = [p for p in evidence if p in fresh and _is_text(obs, p)]
-            text = [s for p in changed for s in new_sentences(p, known.seen)]
-            # Figures are read in every changed paragraph: "at least 102" edited in place to
-            # "at least 136" is a cosmetic edit to the words but a change of the figure.
-            every = [s for p in changed for s in split_sentences(p)]
-            changes = _figures(obs, m.topic, every, rules, history, det)
-            if not text and not changes:
-                det.quiet.append(f"{m.topic}: nothing new on this page")
-                continue
-            shown = text or [c.sentence for c in changes]
-            det.developments.append(_update(obs, m, shown, changes, now))
-    return det
+            work.append(_story_work(obs, m, evidence, specs, rules.topic(m.topic)))
+            continue
+        # Evidence paragraphs not seen as such; on an article, not headline-like link lines.
+        changed = [p for p in evidence if p in fresh and is_body_text(obs, p)]
+        text = [s for p in changed for s in new_sentences(p, known.seen)]
+        # Figures are read in every changed paragraph: "at least 102" edited in place to
+        # "at least 136" is a cosmetic edit to the words but a change of the figure.
+        every = [s for p in changed for s in split_sentences(p)]
+        work.append(TopicWork(m, tuple(text), _readings(every, specs)))
+    return Plan(obs, content_hash(obs.title, obs.paragraphs), fresh_pairs, tuple(work))
 
 
 def _substantive(obs: Observation, m: Match) -> bool:
@@ -175,74 +152,106 @@ def _substantive(obs: Observation, m: Match) -> bool:
     """
     if obs.kind == "page" or obs.title in m.evidence:
         return True
-    return any(_is_text(obs, p) for p in m.evidence)
+    return any(is_body_text(obs, p) for p in m.evidence)
 
 
-def _is_text(obs: Observation, paragraph: str) -> bool:
-    """Body text rather than a headline-like line (long, or ending as a sentence does)."""
-    return obs.kind == "page" or not is_headline_like(paragraph.rstrip())
-
-
-def _story(
+def _story_work(
     obs: Observation,
     m: Match,
-    ct: CompiledTopic,
     evidence: list[str],
-    rules: Rules,
+    specs: list[MeasureSpec],
+    topic: CompiledTopic,
+) -> TopicWork:
+    shingle_set = article_shingles(evidence)
+    sig = minhash(shingle_set)
+    story = NewStory(
+        fingerprint=_fingerprint("new_story", m.topic, obs.url),
+        topic=m.topic,
+        signature=signature_to_bytes(sig),
+        bands=tuple(enumerate(band_keys(sig))),
+        size=len(shingle_set),
+        keys=tuple(key_of(p) for p in evidence),
+    )
+    sentences = [s for p in evidence for s in split_sentences(p)]
+    shown = evidence_sentences(topic, evidence, limit=MAX_STORY_SENTENCES) or sentences[:1]
+    return TopicWork(m, tuple(shown), _readings(sentences, specs), story)
+
+
+def _readings(sentences: list[str], specs: list[MeasureSpec]) -> tuple[Figure, ...]:
+    """The first reading of each measure in the sentences; increments ("a further 304") skipped."""
+    found: dict[str, Figure] = {}
+    for sentence in sentences if specs else []:
+        for fig in find_figures(sentence, specs):
+            if fig.measure not in found and fig.qualifier != "another":
+                found[fig.measure] = fig
+    return tuple(found.values())
+
+
+# --- step 2: decide ----------------------------------------------------------------------------
+
+
+def decide(plan: Plan, history: History, now: datetime) -> Detection:
+    """Turn the plan into developments, given what the store knows about its lookups."""
+    det = Detection(
+        matches=tuple(w.match for w in plan.work),
+        content_hash=plan.content_hash,
+        new_paragraphs=plan.new_paragraphs,
+    )
+    for w in plan.work:
+        changes = _figure_changes(plan.obs, w, history, det)
+        if w.story is not None:
+            _decide_story(plan.obs, w, w.story, changes, history, now, det)
+        elif not w.text and not changes:
+            det.quiet.append(f"{w.match.topic}: nothing new on this page")
+        else:
+            shown = list(w.text) or [c.sentence for c in changes]
+            det.developments.append(_update(plan.obs, w.match, shown, changes, now))
+    return det
+
+
+def detect(
+    obs: Observation, known: Known, rules: Rules, history: History, now: datetime
+) -> Detection:
+    """Both steps at once, for callers that already hold the history (tests, notebooks)."""
+    return decide(analyse(obs, known, rules), history, now)
+
+
+def _decide_story(
+    obs: Observation,
+    w: TopicWork,
+    story: NewStory,
+    changes: list[FigureChange],
     history: History,
     now: datetime,
     det: Detection,
 ) -> None:
-    shingle_set = article_shingles(evidence)
-    sig = minhash(shingle_set)
-    bands = tuple(enumerate(band_keys(sig)))
-    found = history.story_candidates(m.topic, bands)
-    nearest, similarity, same = _nearest(found, sig, len(shingle_set))
-    keys = tuple(key_of(p) for p in evidence)
-    if not same:  # a trimmed copy: too little of the whole shared, whole paragraphs kept
-        for other, shared in history.stories_sharing(m.topic, keys):
-            if shares_enough(shared, keys):
-                nearest, same = other, True
-                break
-    sentences = [s for p in evidence for s in split_sentences(p)]
-    changes = _figures(obs, m.topic, sentences, rules, history, det)
-    if nearest is not None and same:
-        det.attachments.append(Attachment(nearest.id, similarity))
+    topic = w.match.topic
+    verdict = same_story(story, history.candidates.get(topic, ()), history.sharing.get(topic, ()))
+    if verdict.same and verdict.nearest is not None:
+        det.attachments.append(Attachment(verdict.nearest.id, verdict.similarity))
         if changes:  # a copy that carries a new figure: the figure is the news
-            det.developments.append(_figure_only(obs, m, changes, nearest, similarity, now))
+            det.developments.append(
+                _figure_only(obs, w.match, changes, verdict.nearest, verdict.similarity, now)
+            )
         else:
             det.quiet.append(
-                f"{m.topic}: same story as {nearest.url} (similarity {similarity:.2f})"
+                f"{topic}: same story as {verdict.nearest.url} "
+                f"(similarity {verdict.similarity:.2f})"
             )
         return
-    shown = evidence_sentences(ct, evidence, limit=MAX_STORY_SENTENCES) or sentences[:1]
     dev = _development(
         "new_story",
         obs,
-        m,
-        shown,
+        w.match,
+        list(w.text),
         changes,
         now,
-        _fingerprint("new_story", m.topic, obs.url),
-        nearest=nearest.url if nearest else None,
-        similarity=similarity,
+        story.fingerprint or "",
+        nearest=verdict.nearest.url if verdict.nearest else None,
+        similarity=verdict.similarity,
     )
     det.developments.append(dev)
-    det.stories.append(
-        NewStory(dev.fingerprint, m.topic, signature_to_bytes(sig), bands, len(shingle_set), keys)
-    )
-
-
-def _nearest(
-    candidates: list[StoredStory], sig: Signature, size: int
-) -> tuple[StoredStory | None, float, bool]:
-    """The most similar known story, its estimated Jaccard, and whether it is the same story."""
-    best: tuple[StoredStory | None, float, bool] = (None, 0.0, False)
-    for story in candidates:
-        same, sim = story_likeness(sig, size, signature_from_bytes(story.signature), story.size)
-        if (same, sim) > (best[2], best[1]):
-            best = (story, round(sim, 3), same)
-    return best
+    det.stories.append(story)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,56 +265,35 @@ class FigureChange:
         return f"{self.measure}: {self.before} → {self.after}"
 
 
-def _figures(
-    obs: Observation,
-    topic: str,
-    sentences: list[str],
-    rules: Rules,
-    history: History,
-    det: Detection,
+def _figure_changes(
+    obs: Observation, w: TopicWork, history: History, det: Detection
 ) -> list[FigureChange]:
-    """Readings of the topic's measures in new text; a value never seen before is a change."""
-    specs = rules.measures.get(topic) or []
-    if not specs:
-        return []
-    changes: list[FigureChange] = []
-    done: set[str] = set()
-    for sentence in sentences:
-        for fig in find_figures(sentence, specs):
-            if fig.measure in done or fig.qualifier == "another":
-                continue  # "a further 304" is an increment, not the measure's new value
-            done.add(fig.measure)
-            change = _figure_change(obs, topic, fig, history, det)
-            if change:
-                changes.append(change)
+    """Readings never seen before are recorded; against an earlier value they are a change."""
+    changes = []
+    for fig in w.figures:
+        past = history.figures.get((w.match.topic, fig.measure), ())
+        if any(same_value(r.value, fig.value) for r in past):
+            continue  # a repeat, also of an older value: not a change
+        shown = format_figure(fig)
+        det.figures.append(
+            FigureReading(
+                w.match.topic,
+                fig.measure,
+                fig.value,
+                fig.qualifier,
+                shown[:200],
+                fig.sentence,
+                obs.url,
+                obs.source,
+            )
+        )
+        if past:  # the first reading sets the series; the story alert shows its sentence
+            changes.append(FigureChange(fig.measure, past[0].text, shown, fig.sentence))
     return changes
 
 
-def _figure_change(
-    obs: Observation, topic: str, fig: Figure, history: History, det: Detection
-) -> FigureChange | None:
-    past = history.figure_history(topic, fig.measure)
-    if any(same_value(r.value, fig.value) for r in past):
-        return None  # a repeat, also of an older value: not a change
-    det.figures.append(
-        FigureReading(
-            topic,
-            fig.measure,
-            fig.value,
-            fig.qualifier,
-            format_figure(fig)[:200],
-            fig.sentence,
-            obs.url,
-            obs.source,
-        )
-    )
-    if not past:
-        return None  # the first reading sets the series; the story alert shows its sentence
-    return FigureChange(fig.measure, past[0].text, format_figure(fig), fig.sentence)
-
-
 def _development(
-    kind: str,
+    kind: DevelopmentKind,
     obs: Observation,
     m: Match,
     text: list[str],
@@ -317,7 +305,7 @@ def _development(
     figure_lines = [c.line() for c in changes]
     return Development(
         fingerprint=fingerprint,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         topic=m.topic,
         source=obs.source,
         url=obs.url,
@@ -347,13 +335,11 @@ def _update(
     obs: Observation, m: Match, text: list[str], changes: list[FigureChange], now: datetime
 ) -> Development:
     keys = sorted({key_of(t) for t in text})
-    kind = "figure" if changes else "update"
-    shown = text[:MAX_UPDATE_SENTENCES]
     return _development(
-        kind,
+        "figure" if changes else "update",
         obs,
         m,
-        shown,
+        text[:MAX_UPDATE_SENTENCES],
         changes,
         now,
         _fingerprint("update", m.topic, obs.url, *keys),
@@ -365,7 +351,7 @@ def _figure_only(
     obs: Observation,
     m: Match,
     changes: list[FigureChange],
-    story: StoredStory,
+    nearest: StoredStory,
     similarity: float,
     now: datetime,
 ) -> Development:
@@ -378,7 +364,7 @@ def _figure_only(
         changes,
         now,
         _fingerprint("figure", m.topic, *values),
-        nearest=story.url,
+        nearest=nearest.url,
         similarity=similarity,
     )
 

@@ -1,14 +1,17 @@
 """The one exception tree of newswatch, so callers decide by type, never by message.
 
 NewswatchError
+├── UsageError             bad command-line use or flow parameters: the CLI exits 2
 ├── ConfigError            bad config: file, key and problem; the CLI exits 2
+│   └── DurationError          a bad duration (also a ValueError, for argparse ``type=``)
 ├── FetchError             anything that stopped a fetch
 │   ├── TransientFetchError    timeouts, connection resets, 429, 5xx: worth retrying later
+│   │   └── DeadlineExceeded       the attempt outran its overall deadline (slow-drip server)
 │   ├── PermanentFetchError    4xx, bad content type, response too large: retrying will not help
 │   └── BlockedFetchError      refused by us: robots.txt, private address, scheme not http(s)
 ├── ParseError             a document we could not read (malformed feed, not a sitemap, ...)
-├── StoreError             the store could not be opened or migrated
-└── DeliveryError          a channel refused or failed a message
+├── StoreError             the store could not be opened, migrated, read or written
+└── DeliveryError          a channel refused or failed a message (raised by a sender)
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from __future__ import annotations
 
 class NewswatchError(Exception):
     """Base of every error newswatch raises on purpose."""
+
+
+class UsageError(NewswatchError):
+    """Bad command-line usage or flow parameters (exit 2): an unknown name, an empty window."""
 
 
 class ConfigError(NewswatchError):
@@ -27,6 +34,10 @@ class ConfigError(NewswatchError):
         self.problem = message
         where = ": ".join(p for p in (path, key) if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class DurationError(ConfigError, ValueError):
+    """A bad duration: a ConfigError for the CLI (exit 2), a ValueError for argparse ``type=``."""
 
 
 class FetchError(NewswatchError):
@@ -56,6 +67,10 @@ class TransientFetchError(FetchError):
         self.retry_after = retry_after
 
 
+class DeadlineExceeded(TransientFetchError):
+    """The attempt outran its overall deadline (slow-drip server); not worth an immediate retry."""
+
+
 class PermanentFetchError(FetchError):
     """Retrying will not help: 4xx (except 429), unsupported content, response over max_bytes."""
 
@@ -69,7 +84,7 @@ class ParseError(NewswatchError):
 
 
 class StoreError(NewswatchError):
-    """The store could not be opened, migrated or written."""
+    """The store could not be opened, migrated, read or written; the message names the store."""
 
 
 class DeliveryError(NewswatchError):

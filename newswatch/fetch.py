@@ -18,26 +18,25 @@ from urllib.parse import urljoin
 
 import requests
 import urllib3
-from protego import Protego
 
 from newswatch.errors import (
     BlockedFetchError,
+    DeadlineExceeded,
     FetchError,
     PermanentFetchError,
     TransientFetchError,
 )
 from newswatch.models import FetchResult, FetchSettings, Validators
-from newswatch.netguard import Attempt, DeadlineExceeded, GuardedSession, Target, admit, redact
+from newswatch.netguard import Attempt, GuardedSession, Target, admit
+from newswatch.redact import redact
+from newswatch.robots import FAILURE_TTL, ROBOTS_MAX_BYTES, RobotsCache, RobotsRules
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 DEADLINE_FACTOR = 3.0  # one attempt, body included, may take this many times settings.timeout
-ROBOTS_MAX_BYTES = 512 * 1024  # the limit Google documents for robots.txt
-_ROBOTS_FAILURE_TTL = 60.0
 _CHUNK = 64 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_TOKEN_END = re.compile(r"[/\s]")
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 # --- exception translation -----------------------------------------------------------------
@@ -133,14 +132,6 @@ class _Host:
 
 
 @dataclass(frozen=True, slots=True)
-class _Robots:
-    expires: float
-    rules: Protego | None = None  # None: no usable robots.txt, everything allowed
-    deny_all: bool = False
-    unavailable: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class _Job:
     """What one fetch (or its robots.txt download) carries through redirects and retries."""
 
@@ -171,13 +162,11 @@ class Fetcher:
         self._max_retries = max(0, max_retries)
         self._backoff_base = max(0.0, backoff_base)
         self._max_retry_wait = max(0.0, max_retry_wait)
-        self._robots_ttl = robots_ttl
+        self._robots = RobotsCache(robots_ttl)
         self._session = GuardedSession()
         self._session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"})
         self._lock = threading.Lock()  # guards the dicts below; never held while waiting
         self._hosts: dict[str, _Host] = {}
-        self._robots: dict[str, _Robots] = {}
-        self._robots_turns: dict[str, threading.Lock] = {}
 
     def __enter__(self) -> Fetcher:
         return self
@@ -305,7 +294,8 @@ class Fetcher:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _backoff(self, attempt: int) -> float:
-        return min(self._max_retry_wait, self._backoff_base * 2**attempt) * random.uniform(0.5, 1.0)
+        wait = min(self._max_retry_wait, self._backoff_base * 2.0**attempt)
+        return float(wait * random.uniform(0.5, 1.0))
 
     def _once(self, target: Target, job: _Job, gap: float) -> _Reply:
         """One request once this host's turn comes: one request per host at a time, gap apart."""
@@ -353,49 +343,26 @@ class Fetcher:
         """Raise when robots.txt forbids the URL (or cannot be read now); return its Crawl-delay."""
         if not job.robots:
             return 0.0
-        robots = self._robots_for(target, job)
-        shown = redact(target.url)
-        if robots.unavailable:
-            raise TransientFetchError("robots.txt unavailable: temporarily disallowed", url=shown)
-        token = _TOKEN_END.split(job.headers["User-Agent"].strip(), maxsplit=1)[0]
-        if robots.deny_all or (robots.rules and not robots.rules.can_fetch(target.url, token)):
-            raise BlockedFetchError("disallowed by robots.txt", url=shown)
-        delay = robots.rules.crawl_delay(token) if robots.rules else None
-        return float(delay or 0.0)
+        robots = self._robots.get(
+            target.origin, lambda expires: self._load_robots(target.url, job, expires)
+        )
+        return robots.delay_for(target.url, job.headers["User-Agent"], redact(target.url))
 
-    def _robots_for(self, target: Target, job: _Job) -> _Robots:
-        key = target.origin
-        with self._lock:
-            cached = self._robots.get(key)
-            turn = self._robots_turns.setdefault(key, threading.Lock())
-        if cached and cached.expires > time.monotonic():
-            return cached
-        with turn:  # one download per origin even when several threads ask at once
-            cached = self._robots.get(key)
-            if cached and cached.expires > time.monotonic():
-                return cached
-            robots = self._load_robots(urljoin(target.url, "/robots.txt"), job)
-            with self._lock:
-                self._robots[key] = robots
-            return robots
-
-    def _load_robots(self, url: str, job: _Job) -> _Robots:
-        """Download and parse robots.txt; its status decides when there is nothing to parse."""
+    def _load_robots(self, page_url: str, job: _Job, expires: float) -> RobotsRules:
+        """Download robots.txt for the page's origin; its status decides when there is no text."""
+        url = urljoin(page_url, "/robots.txt")
         capped = replace(job.settings, max_bytes=min(job.settings.max_bytes, ROBOTS_MAX_BYTES))
         headers = {"User-Agent": job.headers["User-Agent"], "Accept": "text/plain, */*;q=0.1"}
         # The URL keeps the credentials the page itself was admitted with, and no others.
         robots_job = _Job(capped, headers, job.origin, True, robots=False, retries=0)
-        expires = time.monotonic() + self._robots_ttl
         try:
             _, reply = self._follow(url, robots_job)
         except TransientFetchError:
-            retry_at = time.monotonic() + min(self._robots_ttl, _ROBOTS_FAILURE_TTL)
-            return _Robots(retry_at, unavailable=True)
+            return RobotsRules(min(expires, time.monotonic() + FAILURE_TTL), unavailable=True)
         except PermanentFetchError as exc:
-            return _Robots(expires, deny_all=exc.status in (401, 403))
+            return RobotsRules(expires, deny_all=exc.status in (401, 403))
         except BlockedFetchError:
-            return _Robots(expires)  # e.g. it redirects somewhere refused: no rules to obey
+            return RobotsRules(expires)  # e.g. it redirects somewhere refused: no rules to obey
         if reply.status != 200:
-            return _Robots(expires)
-        text = reply.body.decode("utf-8", errors="replace").lstrip("\ufeff")
-        return _Robots(expires, rules=Protego.parse(text))
+            return RobotsRules(expires)
+        return RobotsRules.from_text(reply.body, expires)

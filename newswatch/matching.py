@@ -144,10 +144,6 @@ class CompiledTopic:
     def name(self) -> str:
         return self.topic.name
 
-    def mentions(self, text: str) -> bool:
-        """Whether `text` contains one of the topic's `any` terms."""
-        return self.any.search(text, text.lower())
-
     def match(self, title: str, paragraphs: Sequence[str]) -> Match | None:
         """The topic's match on an article (title + body), or None when its rules say no."""
         return self._match([(t, t.lower()) for t in (title, *paragraphs) if t])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -10,6 +11,10 @@ SourceKind = Literal["feed", "page", "sitemap", "listing"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("feed", "page", "sitemap", "listing")
 DevelopmentKind = Literal["new_story", "update", "figure"]
 NotifyMode = Literal["digest", "none", "instant"]
+ItemKind = Literal["article", "page"]  # what an observation is: a listed article or a live page
+Origin = Literal["monitor", "backfill", "check"]  # which kind of run saw it
+DeliveryMode = Literal["instant", "digest", "backfill"]  # how an outbox row is sent
+RunKind = Literal["monitor", "backfill", "digest", "check"]
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -184,6 +189,46 @@ class FetchResult:
     elapsed: float = 0.0
 
 
+# --- what a source yields -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A link a source lists, with what the source says about it."""
+
+    url: str
+    title: str = ""
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One fetched article or live page, as the pipeline hands it to detection and the store."""
+
+    source: str
+    url: str
+    kind: ItemKind
+    title: str
+    paragraphs: tuple[str, ...]
+    published: datetime | None = None
+    updated: datetime | None = None
+    canonical_url: str | None = None
+    language: str | None = None
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store knew about a URL before this fetch (one read: `Store.known(url)`)."""
+
+    exists: bool = False
+    topics: frozenset[str] = frozenset()
+    paragraph_keys: frozenset[str] = frozenset()
+    seen: frozenset[int] = frozenset()  # shingles of every paragraph ever seen on the URL
+    content_hash: str | None = None  # of the last version stored
+    article_id: int | None = None
+
+
 # --- what the monitor decides --------------------------------------------------------------
 
 
@@ -259,3 +304,109 @@ class FigureReading:
     sentence: str
     url: str
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the store knows that detection asked for: known stories and figure readings.
+
+    Filled by the store from a detection's `Lookups`; detection itself never queries anything.
+    """
+
+    candidates: dict[str, tuple[StoredStory, ...]] = field(default_factory=dict)  # by topic
+    sharing: dict[str, tuple[tuple[StoredStory, int], ...]] = field(default_factory=dict)
+    figures: dict[tuple[str, str], tuple[FigureReading, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryProbe:
+    """A would-be new story of one topic: how to look for known copies of it."""
+
+    topic: str
+    bands: tuple[tuple[int, int], ...]  # (band, key) LSH pairs of its signature
+    keys: tuple[str, ...]  # its evidence paragraphs' keys
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What detection needs to know: copies of would-be stories, past readings of measures."""
+
+    stories: tuple[StoryProbe, ...] = ()
+    measures: tuple[tuple[str, str], ...] = ()  # (topic, measure)
+
+
+# Is `story` a copy of one of the known stories the store found (by LSH band, by shared whole
+# paragraphs)? How to record it on that story if so. newswatch.dedupe.copy_of is the one rule.
+SameStory = Callable[
+    [NewStory, Sequence[StoredStory], Sequence[tuple[StoredStory, int]]], Attachment | None
+]
+
+
+# --- what the store is handed and hands back ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a development on one of `topics` goes, and from when it may be sent."""
+
+    channel: str
+    mode: DeliveryMode
+    topics: frozenset[str]
+    not_before: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SavedObservation:
+    """An observation and what detection made of it, as the pipeline hands it to the store."""
+
+    observation: Observation
+    content_hash: str
+    now: datetime
+    history: bool = False  # older than max_age: recorded, never alerted on
+    new_paragraphs: tuple[tuple[str, str], ...] = ()  # (key, text) never seen on this URL
+    stories: tuple[NewStory, ...] = ()  # stories that developments of this observation start
+    attachments: tuple[Attachment, ...] = ()  # known stories this article also carries
+    figures: tuple[FigureReading, ...] = ()
+    topics: tuple[str, ...] = ()
+    developments: tuple[Development, ...] = ()
+    routes: tuple[Route, ...] = ()
+    run_id: int | None = None
+    origin: Origin = "monitor"
+    enqueue: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    url: str
+    source: str
+    kind: ItemKind
+    title: str
+    published: datetime | None
+    first_seen: datetime
+    content_hash: str | None
+    history: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """An outbox row claimed for sending; `claim_token` proves the claim is still ours."""
+
+    id: int
+    development_id: int
+    channel: str
+    mode: DeliveryMode
+    attempts: int
+    claim_token: str
+
+
+@dataclass(slots=True)
+class ChannelResult:
+    """What one channel did in a run: messages accepted, rows refused, why it is waiting."""
+
+    channel: str
+    mode: DeliveryMode
+    sent: int = 0  # rows delivered (developments)
+    failed: int = 0
+    error: str | None = None
+    messages: list[str] = field(default_factory=list)  # titles of the messages sent

@@ -18,7 +18,12 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import parse_url
 
-from newswatch.errors import BlockedFetchError, PermanentFetchError, TransientFetchError
+from newswatch.errors import (
+    BlockedFetchError,
+    DeadlineExceeded,
+    PermanentFetchError,
+    TransientFetchError,
+)
 from newswatch.redact import redact
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -132,10 +137,6 @@ def _require_public(host: str, port: int, shown: str) -> None:
 # --- one request on the wire: peer check and deadline ----------------------------------------
 
 
-class DeadlineExceeded(TransientFetchError):
-    """The attempt outran its overall deadline (slow-drip server); not worth an immediate retry."""
-
-
 class Attempt:
     """The rules of one request: whether its peer must be public, and a deadline that cuts it."""
 
@@ -209,7 +210,7 @@ class _GuardedConnection(HTTPConnection):
                 raise
         return sock
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         attempt = _CURRENT.get()
         if attempt is not None and self.sock is not None:
             # A pooled connection may have been opened under other rules; for HTTPS this is

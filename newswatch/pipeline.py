@@ -1,4 +1,10 @@
-"""The one place that sequences the stages: a monitor cycle, a backfill, a digest, a dry check."""
+"""The one sequencer: a monitor cycle, a backfill, a digest and a dry check, start to end.
+
+Every run goes the same way: check the names it was given, begin the run, pass over each source
+(fan-out), deliver, finish the run. The CLI runs it in-process with the default `Steps`; the
+Prefect flows pass their own (a task per source, one delivery task) and publish the report, so
+the command line and the flows cannot do different things.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +14,40 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
-from newswatch.deliver import ChannelResult, deliver_digests, deliver_instant
-from newswatch.detect import Known, Observation, Rules, content_hash, detect
-from newswatch.errors import FetchError, NewswatchError, ParseError
+from newswatch.acquire import Getter, discover, observe
+from newswatch.dedupe import copy_of
+from newswatch.deliver import deliver_digests, deliver_instant
+from newswatch.detect import Rules, analyse, decide
+from newswatch.errors import FetchError, NewswatchError, ParseError, UsageError
 from newswatch.fetch import Fetcher
-from newswatch.models import Config, Development, NotifyMode, Source, Validators
+from newswatch.models import (
+    Channel,
+    ChannelResult,
+    Config,
+    DeliveryMode,
+    Development,
+    Item,
+    NotifyMode,
+    Observation,
+    Origin,
+    Route,
+    RunKind,
+    SavedObservation,
+    Source,
+    Validators,
+)
+from newswatch.novelty import unchanged
 from newswatch.report import RunReport, SourceReport
-from newswatch.similarity import article_shingles
-from newswatch.sources import Getter, Item, discover, observe
-from newswatch.store import Route, SavedObservation, Store
-from newswatch.timespec import digest_due_at
+from newswatch.store import Store
+from newswatch.timespec import digest_due_at, parse_window
 
 log = logging.getLogger(__name__)
 
 MAX_NEW_PER_CYCLE = 100  # new articles fetched per source per cycle; the rest wait a cycle
 MAX_BASELINE_FETCH = 300  # a baseline records more at once, so fewer old links look new later
+SOURCE_WORKERS = 4  # fetching is I/O bound; per-host pacing still holds across these threads
 
 
 def utcnow() -> datetime:
@@ -56,84 +80,286 @@ class Runtime:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def routes(self, now: datetime, mode_override: str | None = None) -> tuple[Route, ...]:
+    def routes(self, now: datetime, mode_override: DeliveryMode | None = None) -> tuple[Route, ...]:
         out = []
         for ch in self.config.channels:
-            mode = mode_override or ("digest" if ch.digest else "instant")
+            mode: DeliveryMode = mode_override or ("digest" if ch.digest else "instant")
             not_before = digest_due_at(ch.digest, now) if mode == "digest" and ch.digest else now
             out.append(Route(ch.name, mode, frozenset(ch.topics), not_before))
         return tuple(out)
 
     def selected(self, names: Iterable[str] | None) -> list[Source]:
-        if not names:
+        """The sources named (all when none); an unknown name is a usage error."""
+        wanted = list(names or [])
+        if not wanted:
             return list(self.config.sources)
-        wanted = list(names)
         unknown = [n for n in wanted if n not in {s.name for s in self.config.sources}]
         if unknown:
-            raise NewswatchError(f"unknown source(s): {', '.join(unknown)}")
+            raise UsageError(f"no such source in {self.config.path}: {', '.join(unknown)}")
         return [s for s in self.config.sources if s.name in wanted]
 
 
 @dataclass(frozen=True, slots=True)
 class Pass:
-    """How one pass over a source behaves: monitor, backfill or dry check."""
+    """How one run treats its sources: monitor, backfill or dry check."""
 
-    origin: str = "monitor"  # monitor | backfill | check
+    origin: Origin = "monitor"
+    run_id: int | None = None
     window: tuple[datetime, datetime] | None = None  # backfill: published in [since, until]
-    route_mode: str | None = None  # backfill: "instant" or "backfill" (one digest at the end)
+    route_mode: DeliveryMode | None = None  # backfill: "instant" or "backfill" (one digest)
     enqueue: bool = True
     dry_run: bool = False
+    parallel: bool = True  # a backfill goes source by source: who carried a story first is fixed
 
 
-# --- one source ------------------------------------------------------------------------------
+# --- the two steps a flow may replace ------------------------------------------------------
+
+OnSource = Callable[[SourceReport], None]
+Send = Callable[[], list[ChannelResult]]
 
 
-def process_source(rt: Runtime, source: Source, run_id: int | None, how: Pass) -> SourceReport:
-    """Fetch a source and its items, detect, record; a failure becomes part of the report."""
+def fan_out_in_threads(
+    rt: Runtime, sources: Sequence[Source], how: Pass, on_source: OnSource | None = None
+) -> list[SourceReport]:
+    """Each source in a thread of this process (I/O bound; per-host pacing holds across them)."""
+
+    def one(src: Source) -> SourceReport:
+        rep = process_source(rt, src, how)
+        if on_source:
+            on_source(rep)
+        return rep
+
+    workers = SOURCE_WORKERS if how.parallel else 1
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources) or 1))) as pool:
+        return list(pool.map(one, sources))
+
+
+def deliver_now(send: Send) -> list[ChannelResult]:
+    return send()
+
+
+FanOut = Callable[[Runtime, Sequence[Source], Pass, OnSource | None], list[SourceReport]]
+Deliver = Callable[[Send], list[ChannelResult]]
+
+
+@dataclass(frozen=True)
+class Steps:
+    """How a run passes over its sources and delivers; flows hand in Prefect tasks for both."""
+
+    fan_out: FanOut = fan_out_in_threads
+    deliver: Deliver = deliver_now
+    on_source: OnSource | None = None  # progress: called as each source finishes
+
+
+# --- whole runs ----------------------------------------------------------------------------
+
+
+def run_cycle(
+    rt: Runtime, source_names: Iterable[str] | None = None, steps: Steps = Steps()
+) -> RunReport:
+    """One monitor cycle: every source, then instant delivery of what waits in the outbox."""
+    sources = rt.selected(source_names)
+    report = begin_run(rt, "monitor")
+    how = Pass(run_id=report.run_id)
+    report.sources = steps.fan_out(rt, sources, how, steps.on_source)
+    report.deliveries = steps.deliver(lambda: deliver_cycle(rt))
+    return finish_run(rt, report)
+
+
+def deliver_cycle(rt: Runtime) -> list[ChannelResult]:
+    """A monitor cycle's delivery: instant alerts, and backfill digests a channel refused before."""
+    now = utcnow()
+    outbox, channels = rt.store.outbox, rt.config.channels
+    results = deliver_instant(outbox, channels, now)
+    retried = deliver_digests(
+        outbox, channels, now, mode="backfill", due_only=True, label="backfill"
+    )
+    return results + [r for r in retried if r.sent or r.failed or r.error]
+
+
+@dataclass(frozen=True, slots=True)
+class Backfill:
+    """A checked backfill request."""
+
+    since: datetime
+    until: datetime
+    sources: tuple[str, ...]
+    notify: NotifyMode
+
+    @property
+    def label(self) -> str:
+        return f"backfill {self.since:%Y-%m-%d %H:%M} to {self.until:%Y-%m-%d %H:%M} UTC"
+
+
+def plan_backfill(
+    config: Config,
+    since: str,
+    until: str | None,
+    sources: Iterable[str] | None = None,
+    notify: str = "digest",
+    now: datetime | None = None,
+) -> Backfill:
+    """Check a backfill's window, sources and notify mode exactly once, for CLI and flow alike."""
+    start, end = parse_window(since, until, now or utcnow())
+    if notify not in get_args(NotifyMode):
+        raise UsageError(f"backfill: notify must be one of digest, none, instant, not {notify!r}")
+    names = tuple(sources or ())
+    unknown = [n for n in names if n not in {s.name for s in config.sources}]
+    if unknown:
+        raise UsageError(f"backfill: no such source in {config.path}: {', '.join(unknown)}")
+    return Backfill(start, end, names, notify)  # type: ignore[arg-type]
+
+
+def run_backfill(rt: Runtime, plan: Backfill, steps: Steps = Steps()) -> RunReport:
+    """Items published in the window, source by source, through the monitor's detection."""
+    sources = rt.selected(plan.sources)
+    report = begin_run(rt, "backfill", f"{plan.since.isoformat()} → {plan.until.isoformat()}")
+    how = Pass(
+        origin="backfill",
+        run_id=report.run_id,
+        window=(plan.since, plan.until),
+        enqueue=plan.notify != "none",
+        route_mode="instant" if plan.notify == "instant" else "backfill",
+        parallel=False,
+    )
+    report.sources = steps.fan_out(rt, sources, how, steps.on_source)
+    report.deliveries = steps.deliver(lambda: deliver_backfill(rt, plan))
+    return finish_run(rt, report)
+
+
+def deliver_backfill(rt: Runtime, plan: Backfill) -> list[ChannelResult]:
+    """After a backfill: instant messages, or one digest per channel of what it found."""
+    now = utcnow()
+    if plan.notify == "instant":
+        return deliver_instant(rt.store.outbox, rt.config.channels, now)
+    if plan.notify == "digest":
+        return deliver_digests(
+            rt.store.outbox,
+            rt.config.channels,
+            now,
+            mode="backfill",
+            due_only=False,
+            label=plan.label,
+        )
+    return []
+
+
+def digest_channels(config: Config, channel: str | None) -> list[Channel]:
+    """The digest channels a digest run sends to; naming an unknown or instant one is an error."""
+    if not channel:
+        return [c for c in config.channels if c.digest]
+    found = [c for c in config.channels if c.name == channel]
+    if not found:
+        raise UsageError(f"--channel {channel}: no such channel in {config.path}")
+    if not found[0].digest:
+        raise UsageError(
+            f"--channel {channel}: an instant channel (no `digest:` in {config.path}); "
+            "its alerts are sent as they are found"
+        )
+    return found
+
+
+def run_digest(
+    rt: Runtime, channel: str | None = None, due_only: bool = False, steps: Steps = Steps()
+) -> RunReport:
+    """Send what digest channels collected (only what is due by their schedule if `due_only`)."""
+    chans = digest_channels(rt.config, channel)
+    report = begin_run(rt, "digest")
+
+    def send() -> list[ChannelResult]:
+        return deliver_digests(rt.store.outbox, chans, utcnow(), mode="digest", due_only=due_only)
+
+    report.deliveries = steps.deliver(send)
+    return finish_run(rt, report)
+
+
+def run_check(rt: Runtime, on_source: OnSource | None = None) -> RunReport:
+    """Fetch every source once and report what would alert; sends nothing, stores nothing."""
+    report = RunReport("check", utcnow())
+    how = Pass(origin="check", dry_run=True, enqueue=False)
+    report.sources = fan_out_in_threads(rt, rt.selected(None), how, on_source)
+    report.finished = utcnow()
+    return report
+
+
+def begin_run(rt: Runtime, kind: RunKind, note: str = "") -> RunReport:
+    started = utcnow()
+    return RunReport(kind, started, note=note, run_id=rt.store.start_run(kind, started))
+
+
+def finish_run(rt: Runtime, report: RunReport) -> RunReport:
+    report.finished = utcnow()
+    if report.run_id is not None:
+        rt.store.finish_run(report.run_id, report.finished, report.to_dict())
+    return report
+
+
+# --- one source ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceJob:
+    """One pass over one source: what its items share (the source, the run, the fetcher)."""
+
+    source: Source
+    how: Pass
+    baseline: bool
+    now: datetime
+    get: Getter
+    report: SourceReport
+
+
+def process_source(rt: Runtime, source: Source, how: Pass) -> SourceReport:
+    """Fetch a source and its items, detect, record; any failure becomes part of the report."""
+    try:
+        return _process_source(rt, source, how)
+    except NewswatchError as exc:  # e.g. the store failing mid-source: report it, go on
+        report = SourceReport(source.name, source.kind)
+        report.fail(exc)
+        return report
+
+
+def _process_source(rt: Runtime, source: Source, how: Pass) -> SourceReport:
     now = utcnow()
     baseline = how.origin != "backfill" and not rt.store.is_baselined(source.name)
-    report = SourceReport(source.name, source.kind, baseline=baseline)
     # A baseline fetches the source in full: validators left by a backfill must not hide items.
     get = Getter(rt.fetcher, source, _no_validators if baseline else rt.store.validators)
+    job = SourceJob(
+        source, how, baseline, now, get, SourceReport(source.name, source.kind, baseline)
+    )
     try:
-        items = discover(source, get, report.item_failed)
+        items = discover(source, get, job.report.item_failed)
     except (FetchError, ParseError) as exc:
-        report.fail(exc)
+        job.report.fail(exc)
     else:
-        work, left = _work_list(rt, source, items, now, how, report)
-        for url, listed in work:
-            _process_item(rt, source, url, listed, get, run_id, how, baseline, report)
-        if baseline and left and not how.dry_run:
-            # Links a baseline could not fetch are remembered unfetched, as history: left
-            # for later they would look new on the next cycle and alert as news.
-            _remember_unfetched(rt, source, left)
-            left = []
-        complete = not left
-        # The source's own validators are kept only when everything it listed was handled:
-        # after a failed or capped item, the next cycle must see the full listing again.
-        if complete and not report.item_errors and report.ok and how.origin == "monitor":
-            _keep_validators(rt, get, how, list(get.pending))
+        _process_items(rt, job, items)
     if how.origin == "monitor" and not how.dry_run:
-        rt.store.record_source_run(source.name, now, report.error, baseline)
-    return report
+        rt.store.record_source_run(source.name, now, job.report.error, baseline)
+    return job.report
+
+
+def _process_items(rt: Runtime, job: SourceJob, items: list[Item] | None) -> None:
+    work, left = _work_list(rt, job, items)
+    for url, listed in work:
+        _process_item(rt, job, url, listed)
+    if job.baseline and left and not job.how.dry_run:
+        # Links a baseline could not fetch are remembered unfetched, as history: left for
+        # later they would look new on the next cycle and alert as news.
+        _remember_unfetched(rt, job.source, left)
+        left = []
+    # The source's own validators are kept only when everything it listed was handled: after a
+    # failed or capped item, the next cycle must see the full listing again.
+    report = job.report
+    if not left and not report.item_errors and report.ok and job.how.origin == "monitor":
+        _keep_validators(rt, job, list(job.get.pending))
 
 
 def _remember_unfetched(rt: Runtime, source: Source, items: list[Item]) -> None:
     now = utcnow()
     for item in items:
+        obs = Observation(source.name, item.url, "article", item.title, (), item.published)
         rt.store.save_observation(
-            SavedObservation(
-                source=source.name,
-                url=item.url,
-                kind="article",
-                title=item.title,
-                paragraphs=(),
-                content_hash="",
-                now=now,
-                published=item.published,
-                history=True,
-                enqueue=False,
-            )
+            SavedObservation(obs, content_hash="", now=now, history=True, enqueue=False), copy_of
         )
 
 
@@ -141,30 +367,26 @@ def _no_validators(_url: str) -> Validators | None:
     return None
 
 
-def _keep_validators(rt: Runtime, get: Getter, how: Pass, urls: Iterable[str]) -> None:
-    if how.dry_run:
+def _keep_validators(rt: Runtime, job: SourceJob, urls: Iterable[str]) -> None:
+    if job.how.dry_run:
         return
     for url in urls:
-        if (v := get.pending.pop(url, None)) is not None:
+        if (v := job.get.pending.pop(url, None)) is not None:
             rt.store.save_validators(url, v, utcnow())
 
 
 def _work_list(
-    rt: Runtime,
-    source: Source,
-    items: list[Item] | None,
-    now: datetime,
-    how: Pass,
-    report: SourceReport,
+    rt: Runtime, job: SourceJob, items: list[Item] | None
 ) -> tuple[list[tuple[str, Item | None]], list[Item]]:
     """New items worth fetching, then known articles inside `watch_for`; and the new items the
     per-cycle cap left for later (oldest first, so alerts keep the order of publication).
     """
+    source, how, report = job.source, job.how, job.report
     if source.kind == "page":
         return [(source.url, None)], []
     report.items = len(items or [])
     work: dict[str, Item | None] = {}
-    oldest = now - timedelta(seconds=source.settings.max_age)
+    oldest = job.now - timedelta(seconds=source.settings.max_age)
     for item in items or []:
         if how.window:
             if item.published and not (how.window[0] <= item.published <= how.window[1]):
@@ -175,13 +397,13 @@ def _work_list(
         if item.url not in work and rt.store.article(item.url) is None:
             work[item.url] = item
     if not how.window:
-        watch_since = now - timedelta(seconds=source.settings.watch_for)
+        watch_since = job.now - timedelta(seconds=source.settings.watch_for)
         for known in rt.store.articles_to_recheck(source.name, watch_since):
             work.setdefault(known.url, None)
     new = sorted((i for i in work.values() if i is not None), key=_sort_key)
-    if report.baseline:
+    if job.baseline:
         new.reverse()  # a baseline fetches the newest first: what later copies will resemble
-    limit = MAX_BASELINE_FETCH if report.baseline else MAX_NEW_PER_CYCLE
+    limit = MAX_BASELINE_FETCH if job.baseline else MAX_NEW_PER_CYCLE
     chosen: list[tuple[str, Item | None]] = [(i.url, i) for i in new[:limit]]
     chosen += [(u, None) for u, i in work.items() if i is None]
     return chosen, new[limit:]
@@ -191,42 +413,30 @@ def _sort_key(item: Item) -> datetime:
     return item.published or datetime.max.replace(tzinfo=UTC)
 
 
-def _process_item(
-    rt: Runtime,
-    source: Source,
-    url: str,
-    listed: Item | None,
-    get: Getter,
-    run_id: int | None,
-    how: Pass,
-    baseline: bool,
-    report: SourceReport,
-) -> None:
+def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) -> None:
     try:
-        obs = observe(source, url, get)
+        obs = observe(job.source, url, job.get)
     except (FetchError, ParseError) as exc:
-        if source.kind == "page":  # the page is the source: its failure is the source's
-            report.fail(exc)
+        if job.source.kind == "page":  # the page is the source: its failure is the source's
+            job.report.fail(exc)
         else:
-            report.item_failed(url, exc)
+            job.report.item_failed(url, exc)
         return
-    report.fetched += 1
+    job.report.fetched += 1
     if obs is None:
-        report.not_modified += 1
+        job.report.not_modified += 1
         return
     if listed and not obs.published and listed.published:
         obs = replace(obs, published=listed.published)
-    report.add_developments(record_observation(rt, obs, run_id=run_id, how=how, baseline=baseline))
-    _keep_validators(rt, get, how, [url])  # only now: the observation is stored
+    job.report.add_developments(record_observation(rt, obs, job.how, job.baseline))
+    _keep_validators(rt, job, [url])  # only now: the observation is stored
+
+
+# --- one observation -----------------------------------------------------------------------
 
 
 def record_observation(
-    rt: Runtime,
-    obs: Observation,
-    *,
-    run_id: int | None = None,
-    how: Pass = Pass(),
-    baseline: bool = False,
+    rt: Runtime, obs: Observation, how: Pass = Pass(), baseline: bool = False
 ) -> list[Development]:
     """Detect on one observation and store it; returns the developments that will alert.
 
@@ -234,27 +444,18 @@ def record_observation(
     see each other, so the second is attached to the first instead of alerting again.
     """
     with rt.lock:
-        return _record_locked(rt, obs, run_id, how, baseline)
+        return _record_locked(rt, obs, how, baseline)
 
 
-def _record_locked(
-    rt: Runtime, obs: Observation, run_id: int | None, how: Pass, baseline: bool
-) -> list[Development]:
+def _record_locked(rt: Runtime, obs: Observation, how: Pass, baseline: bool) -> list[Development]:
     now = utcnow()
-    stored = rt.store.article(obs.url)
-    if stored and stored.content_hash == content_hash(obs.title, obs.paragraphs):
-        if not how.dry_run:
-            rt.store.touch_article(stored.id, now)
+    known = rt.store.known(obs.url)
+    if unchanged(obs, known):
+        if not how.dry_run and known.article_id is not None:
+            rt.store.touch_article(known.article_id, now)
         return []
-    known = Known()
-    if stored:
-        known = Known(
-            True,
-            rt.store.matched_topics(stored.id),
-            rt.store.paragraph_keys(stored.id),
-            article_shingles(rt.store.paragraph_texts(stored.id)),
-        )
-    det = detect(obs, known, rt.rules, rt.store, now)
+    plan = analyse(obs, known, rt.rules)
+    det = decide(plan, rt.store.history(plan.lookups), now)
     max_age = rt.config.source(obs.source).settings.max_age
     # A watched page is never history: a live page started days ago still gains news.
     old = bool(obs.published and obs.published < now - timedelta(seconds=max_age))
@@ -267,157 +468,21 @@ def _record_locked(
     if how.dry_run:  # `check --fetch` shows matches on a baseline too, labelled as such
         return det.developments if in_window and not history else []
     stories = det.stories if alert else [replace(s, fingerprint=None) for s in det.stories]
-    rt.store.save_observation(
-        SavedObservation(
-            source=obs.source,
-            url=obs.url,
-            kind=obs.kind,
-            title=obs.title,
-            paragraphs=obs.paragraphs,
-            content_hash=det.content_hash,
-            now=now,
-            published=obs.published,
-            updated=obs.updated,
-            canonical_url=obs.canonical_url,
-            language=obs.language,
-            authors=obs.authors,
-            history=history and how.window is None,
-            new_paragraphs=det.new_paragraphs,
-            topics=tuple(m.topic for m in det.matches),
-            developments=tuple(devs),
-            stories=tuple(stories),
-            attachments=tuple(det.attachments),
-            figures=tuple(det.figures),
-            routes=rt.routes(now, how.route_mode),
-            run_id=run_id,
-            origin=how.origin,
-            enqueue=how.enqueue,
-        )
+    saved = SavedObservation(
+        observation=obs,
+        content_hash=det.content_hash,
+        now=now,
+        history=history and how.window is None,
+        new_paragraphs=det.new_paragraphs,
+        topics=tuple(m.topic for m in det.matches),
+        developments=tuple(devs),
+        stories=tuple(stories),
+        attachments=tuple(det.attachments),
+        figures=tuple(det.figures),
+        routes=rt.routes(now, how.route_mode),
+        run_id=how.run_id,
+        origin=how.origin,
+        enqueue=how.enqueue,
     )
+    rt.store.save_observation(saved, copy_of)
     return devs
-
-
-# --- whole runs ------------------------------------------------------------------------------
-
-
-def run_sources(
-    rt: Runtime,
-    sources: Sequence[Source],
-    run_id: int | None,
-    how: Pass,
-    workers: int = 4,
-    on_source: Callable[[SourceReport], None] | None = None,
-) -> list[SourceReport]:
-    """Process sources concurrently (I/O bound; per-host pacing still holds across threads)."""
-
-    def one(src: Source) -> SourceReport:
-        try:
-            rep = process_source(rt, src, run_id, how)
-        except NewswatchError as exc:  # e.g. the store failing mid-source: report, go on
-            rep = SourceReport(src.name, src.kind)
-            rep.fail(exc)
-        if on_source:
-            on_source(rep)
-        return rep
-
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources) or 1))) as pool:
-        return list(pool.map(one, sources))
-
-
-def run_cycle(
-    rt: Runtime,
-    source_names: Iterable[str] | None = None,
-    on_source: Callable[[SourceReport], None] | None = None,
-) -> RunReport:
-    """One monitor cycle: every source, then instant delivery of what waits in the outbox."""
-    run_id, report = begin_run(rt, "monitor")
-    report.sources = run_sources(rt, rt.selected(source_names), run_id, Pass(), on_source=on_source)
-    report.deliveries = deliver_cycle(rt)
-    return finish_run(rt, run_id, report)
-
-
-def deliver_cycle(rt: Runtime) -> list[ChannelResult]:
-    """A monitor cycle's delivery: instant alerts, and backfill digests a channel refused before."""
-    now = utcnow()
-    results = deliver_instant(rt.store, rt.config.channels, now)
-    retried = deliver_digests(
-        rt.store, rt.config.channels, now, mode="backfill", due_only=True, label="backfill"
-    )
-    return results + [r for r in retried if r.sent or r.failed or r.error]
-
-
-def backfill_pass(since: datetime, until: datetime, notify: NotifyMode) -> Pass:
-    if since > until:
-        raise NewswatchError(f"backfill window is empty: since {since} is after until {until}")
-    return Pass(
-        origin="backfill",
-        window=(since, until),
-        enqueue=notify != "none",
-        route_mode="instant" if notify == "instant" else "backfill",
-    )
-
-
-def deliver_backfill(rt: Runtime, how: Pass, notify: NotifyMode) -> list[ChannelResult]:
-    """After a backfill: instant messages, or one digest per channel of what it found."""
-    now = utcnow()
-    if notify == "instant":
-        return deliver_instant(rt.store, rt.config.channels, now)
-    if notify == "digest" and how.window:
-        since, until = how.window
-        return deliver_digests(
-            rt.store,
-            rt.config.channels,
-            now,
-            mode="backfill",
-            due_only=False,
-            label=f"backfill {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC",
-        )
-    return []
-
-
-def run_backfill(
-    rt: Runtime,
-    since: datetime,
-    until: datetime,
-    source_names: Iterable[str] | None = None,
-    notify: NotifyMode = "digest",
-    on_source: Callable[[SourceReport], None] | None = None,
-) -> RunReport:
-    """Items published in [since, until], oldest first per source, through the same detection."""
-    how = backfill_pass(since, until, notify)
-    run_id, report = begin_run(rt, "backfill", f"{since.isoformat()} → {until.isoformat()}")
-    sources = rt.selected(source_names)
-    report.sources = run_sources(rt, sources, run_id, how, workers=1, on_source=on_source)
-    report.deliveries = deliver_backfill(rt, how, notify)
-    return finish_run(rt, run_id, report)
-
-
-def run_digest(rt: Runtime, channel: str | None = None, due_only: bool = False) -> RunReport:
-    """Send what digest channels collected (only what is due by their schedule if `due_only`)."""
-    chans = [c for c in rt.config.channels if channel in (None, c.name)]
-    if channel and not chans:
-        raise NewswatchError(f"unknown channel: {channel}")
-    run_id, report = begin_run(rt, "digest")
-    report.deliveries = deliver_digests(rt.store, chans, utcnow(), mode="digest", due_only=due_only)
-    return finish_run(rt, run_id, report)
-
-
-def run_check(rt: Runtime, on_source: Callable[[SourceReport], None] | None = None) -> RunReport:
-    """Fetch every source once and report what would alert; sends nothing, stores nothing."""
-    report = RunReport("check", utcnow())
-    how = Pass(origin="check", dry_run=True, enqueue=False)
-    report.sources = run_sources(rt, rt.selected(None), None, how, on_source=on_source)
-    report.finished = utcnow()
-    return report
-
-
-def begin_run(rt: Runtime, kind: str, note: str = "") -> tuple[int, RunReport]:
-    """Record the start of a run; the flows use this with finish_run around their tasks."""
-    started = utcnow()
-    return rt.store.start_run(kind, started), RunReport(kind, started, note=note)
-
-
-def finish_run(rt: Runtime, run_id: int, report: RunReport) -> RunReport:
-    report.finished = utcnow()
-    rt.store.finish_run(run_id, report.finished, report.to_dict())
-    return report

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from newswatch.deliver import ChannelResult
-from newswatch.models import Development
+from newswatch.models import ChannelResult, Development, RunKind, SourceKind
 from newswatch.render import md_escape, safe_link
 
 MAX_ITEM_ERRORS = 20
@@ -16,7 +15,7 @@ MAX_ITEM_ERRORS = 20
 @dataclass
 class SourceReport:
     source: str
-    kind: str
+    kind: SourceKind
     baseline: bool = False
     ok: bool = True
     error: str | None = None
@@ -58,10 +57,11 @@ class SourceReport:
 
 @dataclass
 class RunReport:
-    kind: str
+    kind: RunKind
     started: datetime
     finished: datetime | None = None
     note: str = ""
+    run_id: int | None = None  # the store's record of this run (None: a dry check)
     sources: list[SourceReport] = field(default_factory=list)
     deliveries: list[ChannelResult] = field(default_factory=list)
 

@@ -1,14 +1,14 @@
-"""Durations ("10m", "3d") and digest schedules ("hourly", "daily 08:00", cron), all in UTC."""
+"""Times a user writes: durations ("10m"), moments ("2022-02-28", "7d"), digest schedules; UTC."""
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cronsim import CronSim, CronSimError
 
-from newswatch.errors import ConfigError
+from newswatch.errors import ConfigError, DurationError, UsageError
 
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)? ?[smhd] ?)+")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?) ?([smhd])")
@@ -16,10 +16,6 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DAILY = re.compile(r"daily (\d{1,2}):(\d{2})")
 _CRON_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-class DurationError(ConfigError, ValueError):
-    """A bad duration: a ConfigError for the CLI (exit 2), a ValueError for argparse ``type=``."""
 
 
 def parse_duration(value: object) -> float:
@@ -80,3 +76,38 @@ def digest_due_at(spec: str | None, after: datetime) -> datetime:
         return after
     start = after.astimezone(UTC).replace(second=0, microsecond=0)
     return next(CronSim(digest_cron(spec), start))
+
+
+def parse_when(value: str, now: datetime | None = None) -> datetime:
+    """ISO 8601 date or datetime (UTC when no offset) or a relative age like `7d`, `12h`."""
+    now = now or datetime.now(UTC)
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?\s*[smhd]", text):
+        try:
+            return now - timedelta(seconds=parse_duration(text))
+        except ConfigError as exc:
+            raise UsageError(f"bad time {value!r}: {exc.problem}") from exc
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(
+            f"bad time {value!r}: use an ISO 8601 date or datetime (2022-02-28, "
+            "2022-02-28T14:00) or a relative age (7d, 12h)"
+        ) from exc
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def parse_window(
+    since: str, until: str | None, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """A backfill window: `until` defaults to now, and a bare date there means its whole day."""
+    now = now or datetime.now(UTC)
+    start = parse_when(since, now)
+    end = now
+    if until is not None and until.strip():
+        end = parse_when(until, now)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", until.strip()):
+            end += timedelta(days=1) - timedelta(microseconds=1)
+    if start > end:
+        raise UsageError(f"backfill: since {since!r} is after until {until or 'now'!r}")
+    return start, end

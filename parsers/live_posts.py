@@ -139,7 +139,7 @@ def _anchor(el: HtmlElement) -> str | None:
             return value
     for value in _ANCHOR_NAME(el):
         if value.strip():
-            return value.strip()
+            return str(value.strip())
     return None
 
 

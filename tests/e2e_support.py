@@ -313,17 +313,18 @@ def repeated(titles: Iterable[str]) -> list[str]:
 
 
 def _pause_before_first_new_story(url: str, topic: str) -> None:
-    from newswatch.store import SavedObservation, Store
+    from newswatch.models import SameStory, SavedObservation
+    from newswatch.store import Store
 
     original = Store.save_observation
     paused = threading.Event()
 
-    def save_observation(self: Store, obs: SavedObservation) -> list[int]:
+    def save_observation(self: Store, obs: SavedObservation, same_story: SameStory) -> list[int]:
         news = any(s.fingerprint and s.topic == topic for s in obs.stories)
         if news and not paused.is_set():
             paused.set()
             urllib.request.urlopen(url, timeout=GATE_TIMEOUT + 5).read()
-        return original(self, obs)
+        return original(self, obs, same_story)
 
     Store.save_observation = save_observation  # type: ignore[method-assign]
 

@@ -8,9 +8,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from newswatch.detect import Detection, Known, Observation, Rules, detect, key_of
-from newswatch.models import FigureReading, StoredStory, Topic
-from newswatch.similarity import article_shingles
+from newswatch.detect import Detection, Rules, analyse, decide
+from newswatch.models import (
+    FigureReading,
+    History,
+    Known,
+    Lookups,
+    Observation,
+    StoredStory,
+    Topic,
+)
+from newswatch.novelty import key_of
+from newswatch.shingles import article_shingles
 
 NOW = datetime(2022, 2, 28, 15, 0, tzinfo=UTC)
 RULES = Rules.build(
@@ -58,6 +67,14 @@ class MemoryHistory:
     def figure_history(self, topic: str, measure: str, limit: int = 50) -> list[FigureReading]:
         return [r for r in reversed(self.readings) if (r.topic, r.measure) == (topic, measure)]
 
+    def answer(self, lookups: Lookups) -> History:
+        """What the store hands detection for its lookups (the pipeline's one history read)."""
+        return History(
+            {p.topic: tuple(self.story_candidates(p.topic, p.bands)) for p in lookups.stories},
+            {p.topic: tuple(self.stories_sharing(p.topic, p.keys)) for p in lookups.stories},
+            {(t, m): tuple(self.figure_history(t, m)) for t, m in lookups.measures},
+        )
+
     def keep(self, det: Detection, url: str) -> None:
         for s in det.stories:
             i = len(self.stories)
@@ -66,6 +83,14 @@ class MemoryHistory:
             )
             self.keys[i] = set(s.keys)
         self.readings.extend(det.figures)
+
+
+def detect(
+    obs: Observation, before: Known, rules: Rules, history: MemoryHistory, now: datetime
+) -> Detection:
+    """Detection as the pipeline runs it: analyse, read what it asks for, decide."""
+    plan = analyse(obs, before, rules)
+    return decide(plan, history.answer(plan.lookups), now)
 
 
 def known(*paras: str, topics: tuple[str, ...] = ()) -> Known:

@@ -1,8 +1,8 @@
 """End to end through the CLI: durable delivery under kill -9 and concurrency, digests, backfill.
 
 Every test drives `newswatch` processes against the bundled news-day site and asserts on what
-the local chat webhook and SMTP server received. Where time has to pass (an outbox lease of 10
-minutes, a channel's backoff), the test moves the stored time into the past instead of waiting.
+the local chat webhook and SMTP server received. Where time has to pass (a channel's backoff),
+the test moves the stored time into the past instead of waiting.
 """
 
 from __future__ import annotations
@@ -124,11 +124,8 @@ def test_kill_9_mid_delivery_repeats_at_most_the_message_in_flight(
     first, in_flight = w.chat()
     assert w.mail() == []  # email comes after chat in the delivery order
 
-    w.run(monitored, 3)  # restarted at once: the dead run's lease still covers its claimed rows
-    assert set(w.mail()) == expected_mail and repeated(w.mail()) == []
-    assert set(w.chat()) <= expected_chat and repeated(w.chat()) in ([], [in_flight])
-
-    pass_time(monitored, "claimed_until")  # the 10-minute lease runs out
+    # Restarted at once: the dead run's claims name a process that is gone, so this run takes
+    # its rows without waiting for their lease.
     w.run(monitored, 3)
     chat = w.chat()
     assert set(chat) == expected_chat, chat

@@ -12,23 +12,31 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from newswatch.errors import ParseError
-from newswatch.similarity import (
+from newswatch.dedupe import (
     BANDS,
-    NOVEL_THRESHOLD,
     NUM_PERM,
     STORY_THRESHOLD,
-    article_shingles,
     band_keys,
     estimate_jaccard,
-    is_novel,
     minhash,
-    new_sentences,
-    novelty,
-    shingles,
     signature_from_bytes,
     signature_to_bytes,
 )
+from newswatch.errors import ParseError
+from newswatch.novelty import NOVEL_THRESHOLD, new_sentences
+from newswatch.shingles import article_shingles, shingles
+
+
+def novelty(paragraph: str, seen: frozenset[int]) -> float:
+    """The share of a paragraph's shingles never seen (0: all seen, 1: all new)."""
+    own = shingles(paragraph)
+    return len(own - seen) / len(own) if own else 0.0
+
+
+def is_novel(paragraph: str, seen: frozenset[int]) -> bool:
+    """What the pipeline acts on: the paragraph has at least one sentence of new text."""
+    return bool(new_sentences(paragraph, seen))
+
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -398,7 +406,8 @@ def test_the_same_text_gives_the_same_signature_in_another_process() -> None:
     text = " ".join(REFUGEES_POLAND[1])
     here = signature_to_bytes(minhash(shingles(text))).hex(), band_keys(minhash(shingles(text)))
     code = (
-        "import sys; from newswatch.similarity import *; s = minhash(shingles(sys.stdin.read()));"
+        "import sys; from newswatch.dedupe import *; from newswatch.shingles import *;"
+        "s = minhash(shingles(sys.stdin.read()));"
         "print(signature_to_bytes(s).hex()); print(band_keys(s))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -643,7 +652,7 @@ def test_hostile_text_is_handled(text: str) -> None:
 def test_story_likeness_by_jaccard_or_containment(
     jaccard: float, size_a: int | None, size_b: int | None, same: bool
 ) -> None:
-    from newswatch.similarity import story_likeness
+    from newswatch.dedupe import story_likeness
 
     n = NUM_PERM
     equal = round(jaccard * n)

@@ -212,7 +212,7 @@ class _Controller(Controller):
         sockets = getattr(self.server, "sockets", None)  # asyncio.Server, typed as AbstractServer
         if sockets:
             self.port = sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class _SmtpHandler:

@@ -24,7 +24,7 @@ PAUSE = 1.5  # seconds between cycles, so a person can follow
 
 def run_demo(config_path: str, *, fast: bool = False, console: Console | None = None) -> int:
     """Serve the news day, run one monitor cycle per step, print alerts and a summary."""
-    from newswatch.pipeline import Runtime, run_cycle, run_digest
+    from newswatch.pipeline import Runtime, Steps, run_cycle, run_digest
 
     out = console or Console(highlight=False)
     with (
@@ -50,7 +50,7 @@ def run_demo(config_path: str, *, fast: bool = False, console: Console | None = 
                 site.set_step(step)
                 out.rule(f"cycle {step + 1} of {site.steps}")
                 out.print(Text(site.describe_step(step), style="dim"))
-                reports.append(run_cycle(rt, on_source=lambda r: _show_source(out, r)))
+                reports.append(run_cycle(rt, steps=Steps(on_source=lambda r: _show_source(out, r))))
                 if not fast and step + 1 < site.steps:
                     time.sleep(PAUSE)
             digest = run_digest(rt)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,7 +28,7 @@ import newswatch, parsers
 names = []
 for pkg in (newswatch, parsers):
     for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
-        if not info.name.startswith("newswatch.migrations"):
+        if ".migrations" not in info.name:
             names.append(info.name)
             importlib.import_module(info.name)
 leaked = sorted(m for m in sys.modules if m == "prefect" or m.startswith("prefect."))
@@ -142,3 +143,46 @@ def test_cli_run_with_an_api_url_is_a_visible_flow_run(
     assert mine and mine[0]["state_type"] == "COMPLETED", [
         (r["name"], r["state_type"], r.get("parameters")) for r in runs
     ]
+
+
+@pytest.mark.prefect_server
+def test_digest_of_an_instant_channel_is_the_same_usage_error_in_process_and_as_a_flow(
+    prefect_server: Stack, site_config: Callable[[str], str]
+) -> None:
+    """One sequencer: `digest --channel <instant channel>` is refused by the pipeline itself, so
+    the CLI in-process and the `digest` flow run give the same message and exit 2."""
+    config = site_config("digest-instant")
+    data = yaml.safe_load(Path(config).read_text())
+    data["channels"] = [{"name": "desk-chat", "url": "json://127.0.0.1:9/", "topics": ["talks"]}]
+    Path(config).write_text(yaml.safe_dump(data, sort_keys=False))
+    outcomes = []
+    for env in (_without_api(prefect_server.env), prefect_server.env):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "newswatch.cli",
+                "digest",
+                "--channel",
+                "desk-chat",
+                "-c",
+                config,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        message = [line for line in done.stderr.splitlines() if line.startswith("newswatch: ")]
+        outcomes.append((done.returncode, message[-1:] if message else done.stderr[-2000:]))
+    in_process, as_flow = outcomes
+    assert in_process[0] == 2 and "desk-chat: an instant channel" in in_process[1][0], in_process
+    assert as_flow == in_process
+    runs = prefect_server.api("POST", "/flow_runs/filter", {"sort": "START_TIME_DESC"})
+    mine = [r for r in runs if r.get("parameters", {}).get("config") == config]
+    assert mine and mine[0]["state_type"] == "FAILED", [(r["name"], r["state_type"]) for r in runs]
+
+
+def _without_api(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k != "PREFECT_API_URL"}

@@ -1,4 +1,8 @@
-"""Finding known stories by LSH band, and re-checking under a lock before a new one is recorded."""
+"""Finding known stories (by LSH band, by shared paragraphs) and figure readings; no decisions.
+
+The store finds candidates; whether one is the same story is :mod:`newswatch.dedupe`'s call,
+handed in as `same_story` where the store must re-check under a lock.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,20 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, func, select, text, union_all
 
-from newswatch.models import Attachment, NewStory, StoredStory
-from newswatch.schema import stories, story_bands, story_paragraphs
-from newswatch.similarity import (
-    MIN_SHARED_PARAGRAPHS,
-    shares_enough,
-    signature_from_bytes,
-    story_likeness,
+from newswatch.models import (
+    Attachment,
+    FigureReading,
+    History,
+    Lookups,
+    NewStory,
+    SameStory,
+    StoredStory,
 )
+from newswatch.store.schema import figures, stories, story_bands, story_paragraphs
+
+# Fewer shared whole paragraphs than this never make two stories one (see newswatch.dedupe), so
+# the lookup does not return them.
+MIN_SHARED_PARAGRAPHS = 2
 
 
 @lru_cache(maxsize=8)
@@ -83,13 +93,47 @@ def sharing_paragraphs(
     ]
 
 
-def late_duplicates(conn: Connection, new: Sequence[NewStory]) -> dict[str, Attachment]:
+def history(conn: Connection, lookups: Lookups) -> History:
+    """Everything detection asked for, read in one transaction."""
+    candidates: dict[str, tuple[StoredStory, ...]] = {}
+    sharing: dict[str, tuple[tuple[StoredStory, int], ...]] = {}
+    for probe in lookups.stories:
+        candidates[probe.topic] = tuple(find_candidates(conn, probe.topic, probe.bands))
+        sharing[probe.topic] = tuple(sharing_paragraphs(conn, probe.topic, probe.keys))
+    figures = {
+        (topic, measure): tuple(figure_history(conn, topic, measure))
+        for topic, measure in lookups.measures
+    }
+    return History(candidates, sharing, figures)
+
+
+def figure_history(
+    conn: Connection, topic: str, measure: str, limit: int = 50
+) -> list[FigureReading]:
+    """The latest readings of a measure, newest first."""
+    rows = conn.execute(
+        select(figures)
+        .where(figures.c.topic == topic)
+        .where(figures.c.measure == measure)
+        .order_by(figures.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        FigureReading(r.topic, r.measure, r.value, r.qualifier, r.text, r.sentence, r.url, r.source)
+        for r in rows
+    ]
+
+
+def late_duplicates(
+    conn: Connection, new: Sequence[NewStory], same_story: SameStory
+) -> dict[str, Attachment]:
     """New stories that another cycle recorded meanwhile, by development fingerprint.
 
     Detection looked for known stories before this transaction; a cycle running at the same
     time (another worker, another process) may have recorded a copy of the same story since.
-    Checked again here, under a per-topic lock on PostgreSQL (SQLite write transactions are
-    already exclusive), so two copies detected at once still make one story and one alert.
+    The candidates are found again here, under a per-topic lock on PostgreSQL (SQLite write
+    transactions are already exclusive), and `same_story` (the detection's own rule) decides,
+    so two copies detected at once still make one story and one alert.
     """
     found: dict[str, Attachment] = {}
     for story in new:
@@ -100,20 +144,9 @@ def late_duplicates(conn: Connection, new: Sequence[NewStory]) -> dict[str, Atta
                 text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
                 {"k": f"newswatch-story:{story.topic}"},
             )
-        sig = signature_from_bytes(story.signature)
-        best = max(
-            (
-                (story_likeness(sig, story.size, signature_from_bytes(c.signature), c.size), c.id)
-                for c in find_candidates(conn, story.topic, story.bands)
-            ),
-            default=((False, 0.0), 0),
-        )
-        (same, score), story_id = best
-        if same:
-            found[story.fingerprint] = Attachment(story_id, round(score, 3))
-            continue
-        for other, shared in sharing_paragraphs(conn, story.topic, story.keys):
-            if shares_enough(shared, story.keys):
-                found[story.fingerprint] = Attachment(other.id, round(score, 3))
-                break
+        candidates = find_candidates(conn, story.topic, story.bands)
+        sharing = sharing_paragraphs(conn, story.topic, story.keys)
+        copy = same_story(story, candidates, sharing)
+        if copy is not None:
+            found[story.fingerprint] = copy
     return found

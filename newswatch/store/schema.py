@@ -1,4 +1,4 @@
-"""The store's tables (SQLAlchemy Core); the migrations in newswatch/migrations produce these."""
+"""The store's tables (SQLAlchemy Core); the migrations in store/migrations produce these."""
 
 from __future__ import annotations
 
@@ -172,6 +172,7 @@ outbox = Table(
     Column("next_attempt_at", TS, nullable=False),
     Column("claimed_until", TS, nullable=True),
     Column("claim_token", String(40), nullable=True),
+    Column("claimed_by", String(255), nullable=True),  # host:pid:start of the claim's holder
     Column("sent_at", TS, nullable=True),
     Column("last_error", Text, nullable=True),
     UniqueConstraint("development_id", "channel"),

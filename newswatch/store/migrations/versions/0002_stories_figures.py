@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from newswatch.schema import UTCDateTime
+from newswatch.store.schema import UTCDateTime
 
 revision = "0002"
 down_revision = "0001"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 
 from sqlalchemy import Connection, select, update
 
-from newswatch.models import Attachment, Development, FigureReading, NewStory
-from newswatch.schema import (
+from newswatch.models import Attachment, Development, SameStory, SavedObservation
+from newswatch.store.db import insert_ignore
+from newswatch.store.schema import (
     article_versions,
     articles,
     developments,
@@ -22,51 +22,15 @@ from newswatch.schema import (
     story_sources,
     topic_matches,
 )
-from newswatch.store_base import insert_ignore
-from newswatch.store_stories import late_duplicates
+from newswatch.store.stories import late_duplicates
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Where a development on one of `topics` goes, and from when it may be sent."""
+def write_observation(conn: Connection, obs: SavedObservation, same_story: SameStory) -> list[int]:
+    """Write everything about one observation; returns the ids of developments recorded now.
 
-    channel: str
-    mode: str  # instant | digest
-    topics: frozenset[str]
-    not_before: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SavedObservation:
-    """What the pipeline hands the store after detection on one article or page."""
-
-    source: str
-    url: str
-    kind: str
-    title: str
-    paragraphs: tuple[str, ...]
-    content_hash: str
-    now: datetime
-    published: datetime | None = None
-    updated: datetime | None = None
-    canonical_url: str | None = None
-    language: str | None = None
-    authors: tuple[str, ...] = ()
-    history: bool = False
-    new_paragraphs: tuple[tuple[str, str], ...] = ()  # (key, text) never seen on this URL
-    stories: tuple[NewStory, ...] = ()  # stories that developments of this observation start
-    attachments: tuple[Attachment, ...] = ()  # known stories this article also carries
-    figures: tuple[FigureReading, ...] = ()
-    topics: tuple[str, ...] = ()
-    developments: tuple[Development, ...] = ()
-    routes: tuple[Route, ...] = ()
-    run_id: int | None = None
-    origin: str = "monitor"
-    enqueue: bool = True
-
-
-def write_observation(conn: Connection, obs: SavedObservation) -> list[int]:
-    """Write everything about one observation; returns the ids of developments recorded now."""
+    New stories are checked again with `same_story` against what other cycles recorded since
+    detection looked (see `late_duplicates`).
+    """
     article_id = _upsert_article(conn, obs)
     insert_ignore(
         conn,
@@ -75,8 +39,8 @@ def write_observation(conn: Connection, obs: SavedObservation) -> list[int]:
             "article_id": article_id,
             "content_hash": obs.content_hash,
             "seen_at": obs.now,
-            "title": obs.title,
-            "body": "\n".join(obs.paragraphs),
+            "title": obs.observation.title,
+            "body": "\n".join(obs.observation.paragraphs),
         },
     )
     insert_ignore(
@@ -92,7 +56,7 @@ def write_observation(conn: Connection, obs: SavedObservation) -> list[int]:
         topic_matches,
         [{"article_id": article_id, "topic": t, "first_matched": obs.now} for t in obs.topics],
     )
-    late = late_duplicates(conn, obs.stories)
+    late = late_duplicates(conn, obs.stories, same_story)
     recorded = {}
     for dev in obs.developments:
         if dev.fingerprint in late:
@@ -112,26 +76,26 @@ def write_observation(conn: Connection, obs: SavedObservation) -> list[int]:
 
 def _upsert_article(conn: Connection, obs: SavedObservation) -> int:
     values = {
-        "title": obs.title,
-        "canonical_url": obs.canonical_url,
-        "language": obs.language,
-        "authors": json.dumps(list(obs.authors)),
-        "published": obs.published,
-        "updated": obs.updated,
+        "title": obs.observation.title,
+        "canonical_url": obs.observation.canonical_url,
+        "language": obs.observation.language,
+        "authors": json.dumps(list(obs.observation.authors)),
+        "published": obs.observation.published,
+        "updated": obs.observation.updated,
         "last_checked": obs.now,
         "content_hash": obs.content_hash,
     }
     row = conn.execute(
-        select(articles.c.id, articles.c.content_hash).where(articles.c.url == obs.url)
+        select(articles.c.id, articles.c.content_hash).where(articles.c.url == obs.observation.url)
     ).first()
     if row is None:
         insert_ignore(
             conn,
             articles,
             {
-                "url": obs.url,
-                "source": obs.source,
-                "kind": obs.kind,
+                "url": obs.observation.url,
+                "source": obs.observation.source,
+                "kind": obs.observation.kind,
                 "first_seen": obs.now,
                 "last_changed": obs.now,
                 "history": int(obs.history),
@@ -139,7 +103,9 @@ def _upsert_article(conn: Connection, obs: SavedObservation) -> int:
             },
         )
         row = conn.execute(
-            select(articles.c.id, articles.c.content_hash).where(articles.c.url == obs.url)
+            select(articles.c.id, articles.c.content_hash).where(
+                articles.c.url == obs.observation.url
+            )
         ).one()
         return int(row.id)
     if row.content_hash != obs.content_hash:
@@ -209,8 +175,8 @@ def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, i
             stories.insert().values(
                 topic=story.topic,
                 development_id=dev_id,
-                url=obs.url,
-                title=obs.title,
+                url=obs.observation.url,
+                title=obs.observation.title,
                 created=obs.now,
                 signature=story.signature,
                 size=story.size or None,
@@ -234,8 +200,8 @@ def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, i
             story_sources,
             {
                 "story_id": story_id,
-                "url": obs.url,
-                "source": obs.source,
+                "url": obs.observation.url,
+                "source": obs.observation.source,
                 "similarity": 1.0,
                 "added": obs.now,
             },
@@ -252,8 +218,8 @@ def _save_attachments(
             story_sources,
             {
                 "story_id": att.story_id,
-                "url": obs.url,
-                "source": obs.source,
+                "url": obs.observation.url,
+                "source": obs.observation.source,
                 "similarity": att.similarity,
                 "added": obs.now,
             },
@@ -267,8 +233,8 @@ def _save_attachments(
             select(developments.c.outlets).where(developments.c.id == dev_id)
         ).scalar()
         outlets = json.loads(current or "[]")
-        if obs.source not in outlets:
-            outlets.append(obs.source)
+        if obs.observation.source not in outlets:
+            outlets.append(obs.observation.source)
             conn.execute(
                 update(developments)
                 .where(developments.c.id == dev_id)

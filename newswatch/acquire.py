@@ -1,16 +1,17 @@
-"""Turns a configured source into candidate items, and an item URL into a parsed observation."""
+"""Source → items, item → observation: what a feed, sitemap, listing or page yields, parsed.
+
+The one place that knows which parser reads which source kind. Fetching goes through a
+`Getter`, which holds back HTTP validators until the caller has stored what a response led to.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urldefrag
 
-from newswatch.detect import Observation
 from newswatch.errors import FetchError, ParseError
 from newswatch.fetch import Fetcher
-from newswatch.models import FetchResult, Sitemap, Source, Validators
+from newswatch.models import FetchResult, Item, Observation, Sitemap, Source, Validators
 from parsers.articles import parse_article
 from parsers.feeds import read_feed
 from parsers.listings import parse_listing
@@ -25,15 +26,6 @@ Problem = Callable[[str, Exception], None]
 
 def _ignore(_url: str, _exc: Exception) -> None:
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """A link a source lists, with what the source says about it."""
-
-    url: str
-    title: str = ""
-    published: datetime | None = None
 
 
 class Getter:

@@ -1,43 +1,35 @@
-"""The alert outbox: rows claimed with a lease, sent one by one, retried with channel backoff."""
+"""The alert outbox: rows claimed with a lease, sent one by one, retried with channel backoff.
+
+A component of the store that delivery depends on (`Store.outbox`); nothing else writes it but
+the recording of a development, which enqueues its rows in the same transaction.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Connection, distinct, func, or_, select, update
 
-from newswatch.models import Development
-from newswatch.schema import developments, outbox, stories, story_sources
-from newswatch.store_base import StoreBase
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    id: int
-    development_id: int
-    channel: str
-    mode: str
-    attempts: int
-    claim_token: str
+from newswatch.models import DeliveryMode, Development, OutboxItem
+from newswatch.store.claims import holder_gone, this_holder
+from newswatch.store.db import Database
+from newswatch.store.schema import developments, outbox, stories, story_sources
 
 
-@dataclass(frozen=True, slots=True)
-class StoredDevelopment:
-    id: int
-    development: Development
+class Outbox:
+    """Developments waiting for channels, and the rows that say what was sent where."""
 
-
-class OutboxStore(StoreBase):
-    """Developments and their outbox rows."""
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def development(self, dev_id: int) -> Development:
         """A development as it is to be sent, with every outlet known to carry its story now."""
-        with self._tx() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(developments).where(developments.c.id == dev_id)).one()
             carriers = conn.execute(
                 select(story_sources.c.source, story_sources.c.url)
@@ -52,37 +44,30 @@ class OutboxStore(StoreBase):
         names = tuple(dict.fromkeys((*dev.outlets, *(c.source for c in carriers))))
         return replace(dev, outlets=names, links=tuple((c.source, c.url) for c in carriers))
 
-    def developments_since(self, since: datetime) -> list[StoredDevelopment]:
-        with self._tx() as conn:
-            rows = conn.execute(
-                select(developments)
-                .where(developments.c.detected >= since)
-                .order_by(developments.c.id)
-            ).all()
-        return [StoredDevelopment(r.id, _development_from_row(r)) for r in rows]
-
     def claim_due(
         self,
         channel: str,
-        mode: str,
+        mode: DeliveryMode,
         now: datetime,
         lease: timedelta,
         limit: int = 100,
         *,
         ignore_schedule: bool = False,
     ) -> list[OutboxItem]:
-        """Take the channel's due rows for `lease`; another process will not take them meanwhile.
+        """Take the channel's due rows for `lease`; another process will not take them meanwhile,
+        unless this process dies: then the next run on this host takes them at once.
 
         `ignore_schedule` also takes rows whose time has not come (a digest sent by hand).
         """
         token = uuid.uuid4().hex
-        with self._tx() as conn:
+        with self.db.tx() as conn:
+            free = self._free(conn, channel, mode, now)
             due = (
                 select(outbox.c.id)
                 .where(outbox.c.channel == channel)
                 .where(outbox.c.mode == mode)
                 .where(outbox.c.status == "pending")
-                .where((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
+                .where(free)
                 .order_by(outbox.c.id)
                 .limit(limit)
             )
@@ -95,8 +80,8 @@ class OutboxStore(StoreBase):
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(ids))
-                .where((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
-                .values(claimed_until=now + lease, claim_token=token)
+                .where(free)
+                .values(claimed_until=now + lease, claim_token=token, claimed_by=this_holder())
             )
             rows = conn.execute(
                 select(outbox).where(outbox.c.claim_token == token).order_by(outbox.c.id)
@@ -105,13 +90,35 @@ class OutboxStore(StoreBase):
             OutboxItem(r.id, r.development_id, r.channel, r.mode, r.attempts, token) for r in rows
         ]
 
-    def channel_waiting_until(self, channel: str, mode: str, now: datetime) -> datetime | None:
+    def _free(
+        self, conn: Connection, channel: str, mode: DeliveryMode, now: datetime
+    ) -> ColumnElement[bool]:
+        """Rows nobody holds: never claimed, lease run out, or held by a process that is gone."""
+        holders = conn.execute(
+            select(distinct(outbox.c.claimed_by))
+            .where(outbox.c.channel == channel)
+            .where(outbox.c.mode == mode)
+            .where(outbox.c.status == "pending")
+            .where(outbox.c.claimed_until >= now)
+            .where(outbox.c.claimed_by.is_not(None))
+        ).scalars()
+        gone = [h for h in holders if holder_gone(h)]
+        free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
+        return or_(free, outbox.c.claimed_by.in_(gone)) if gone else free
+
+    def renew(self, items: Iterable[OutboxItem], until: datetime) -> None:
+        """Extend the lease on rows still held (a long delivery keeps what it has not sent)."""
+        self._update_claimed(items, claimed_until=until)
+
+    def channel_waiting_until(
+        self, channel: str, mode: DeliveryMode, now: datetime
+    ) -> datetime | None:
         """When a channel that refused a message may be tried again (None: it is not waiting).
 
         The whole channel waits, not only the refused row, so later alerts neither overtake
         the refused one nor hammer a service that is down.
         """
-        with self._tx() as conn:
+        with self.db.read() as conn:
             until = conn.execute(
                 select(func.max(outbox.c.next_attempt_at))
                 .where(outbox.c.channel == channel)
@@ -146,12 +153,12 @@ class OutboxStore(StoreBase):
 
     def release(self, items: Iterable[OutboxItem]) -> None:
         """Give claimed rows back untouched (e.g. a channel skipped after another row failed)."""
-        self._update_claimed(items, claimed_until=None, claim_token=None)
+        self._update_claimed(items, claimed_until=None, claim_token=None, claimed_by=None)
 
     def _update_claimed(self, items: Iterable[OutboxItem], **values: Any) -> None:
         """Set `values` on each row of `items` still held under its claim token, in one
         transaction: a row whose lease ran out and was claimed again is left to its new holder."""
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             for item in items:
                 conn.execute(
                     update(outbox)
@@ -160,8 +167,9 @@ class OutboxStore(StoreBase):
                     .values(**values)
                 )
 
-    def outbox_counts(self) -> dict[tuple[str, str], int]:
-        with self._tx() as conn:
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Rows per (channel, status)."""
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(outbox.c.channel, outbox.c.status, func.count()).group_by(
                     outbox.c.channel, outbox.c.status

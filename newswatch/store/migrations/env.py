@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from newswatch.schema import metadata
+from newswatch.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

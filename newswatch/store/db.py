@@ -1,0 +1,147 @@
+"""The store's database: opening and migrating it, and the one way in (`tx` / `read`).
+
+Every access goes through :meth:`Database.tx` (a write transaction) or :meth:`Database.read` (a
+read that never queues behind writers), and both translate every database error into a
+StoreError naming the store, so a locked or failing database fails the source that met it,
+never the whole run with a raw SQLAlchemy traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from newswatch.errors import StoreError
+from newswatch.store.schema import metadata
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+_READ_ONLY = "newswatch_read_only"  # execution option: begin a deferred (read) transaction
+
+
+class Database:
+    """An engine, and the two ways to use it."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.name = safe_url(url)
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        """Connect (creating a SQLite file's folder) and bring the schema to the newest version."""
+        try:
+            parsed = make_url(url)
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (
+                None,
+                "",
+                ":memory:",
+            ):
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, future=True, pool_pre_ping=True)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(engine, "begin", _sqlite_begin)
+            db = cls(engine, url)
+            db.migrate()
+            return db
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"cannot open store {safe_url(url)}: {exc}") from exc
+
+    def migrate(self) -> None:
+        """Create a new store at the newest schema, or bring an existing one up to it."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", MIGRATIONS)
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Workers starting together on a new database: one creates, the others wait.
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7262011)")
+            cfg.attributes["connection"] = conn
+            existing = set(inspect(conn).get_table_names())
+            if "alembic_version" not in existing and "articles" not in existing:
+                metadata.create_all(conn)
+                command.stamp(cfg, "head")
+            else:
+                command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """One write transaction; on SQLite it takes the write lock up front."""
+        with self._translated("write"), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read transaction; on SQLite it does not take the write lock (WAL readers don't)."""
+        with (
+            self._translated("read"),
+            self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"store {self.name}: {what} failed: {exc.__class__.__name__}: {_first_line(exc)}"
+            ) from exc
+
+
+def insert_ignore(
+    conn: Connection, table: Any, values: dict[str, Any] | list[dict[str, Any]]
+) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; returns the number of rows inserted.
+
+    Counted through RETURNING: drivers do not agree on `rowcount` for this statement
+    (psycopg may report -1), and "was it inserted?" is what makes a re-run harmless.
+    """
+    if not values:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    key = next(iter(table.primary_key.columns))
+    stmt = dialect.insert(table).values(values).on_conflict_do_nothing().returning(key)
+    return len(conn.execute(stmt).all())
+
+
+def safe_url(url: str) -> str:
+    """The store URL as it may be shown: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable store URL>"
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0][:300] if text else ""
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cur.execute("PRAGMA busy_timeout=30000")  # concurrent cycles wait instead of failing
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A write takes the lock up front (IMMEDIATE): a read-then-write transaction (claiming
+    # outbox rows, recording a development) cannot fail half-way with SQLITE_BUSY when two
+    # cycles run. A read begins DEFERRED and, in WAL mode, never waits for a writer.
+    read_only = conn.get_execution_options().get(_READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
