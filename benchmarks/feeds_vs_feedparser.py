@@ -150,7 +150,8 @@ def _second(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(microsecond=0) if value else None
 
 
-def theirs(data: bytes, url: str) -> list[Entry]:
+def theirs(data: bytes, url: str) -> tuple[list[Entry], int]:
+    """feedparser's entries that have an http(s) link, and how many entries it gave in all."""
     import feedparser
 
     parsed = feedparser.parse(data, response_headers={"content-location": url})
@@ -160,7 +161,7 @@ def theirs(data: bytes, url: str) -> list[Entry]:
         if link:
             from_id = bool(e.get("guidislink")) and not e.get("links")
             found.append(Entry(link, _their_title(e), _their_date(e), from_id))
-    return found
+    return found, len(parsed.entries)
 
 
 def _absolute(link: Any, base: str) -> str | None:
@@ -202,12 +203,16 @@ class Tally:
     lost: list[str] = field(default_factory=list)  # theirs has entries, ours none
     # feedparser's link is a relative id it resolved; newswatch takes such an id for a name
     by_design: list[str] = field(default_factory=list)
+    refused_with_entries: list[str] = field(default_factory=list)  # theirs has any, linked or not
     misses: list[str] = field(default_factory=list)  # one line per disagreement
 
-    def add(self, name: str, mine: list[Entry] | None, reference: list[Entry]) -> None:
+    def add(self, name: str, mine: list[Entry] | None, theirs: tuple[list[Entry], int]) -> None:
         self.files += 1
+        reference, their_total = theirs
         if mine is None:
             self.we_refuse.append(name)
+            if their_total:
+                self.refused_with_entries.append(name)
         by_link = {_key(e.link): e for e in reversed(mine or [])}
         seen: set[str] = set()
         for ref in reference:
@@ -278,7 +283,12 @@ def report(tally: Tally, ours_s: float, theirs_s: float, show: int) -> bool:
         f"not counted, by design: {len(tally.by_design)} entries whose only link is an id"
         " feedparser resolved as a relative URL (newswatch reads such an id as a name)"
     )
-    print(f"files we refuse (ParseError): {len(tally.we_refuse)}")
+    print(
+        f"files we refuse (ParseError): {len(tally.we_refuse)}; of them"
+        f" {len(tally.refused_with_entries)} where feedparser gives entries (linked or not)"
+    )
+    for name in tally.refused_with_entries[:show]:
+        print(f"  refused: {name}")
     print(f"files where we lose every entry feedparser recovers: {len(tally.lost)}  target 0")
     for name in tally.lost[:show]:
         print(f"  lost: {name}")
