@@ -60,6 +60,7 @@ _ROOT_START = re.compile(
 _CONTROL_CHARS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _LXML_WHERE = re.compile(r" \(<string>, line \d+\)$")
 _SAMPLE = 65_536
+_FEED_CHUNK = 1 << 20
 _BINARY_SHARE = 0.01
 _XML_NAMED = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 _REPAIRABLE = frozenset(
@@ -166,9 +167,10 @@ def _strict(text: bytes) -> tuple[etree._Element | None, list[Exception]]:
 def _recover(text: bytes, where: str, first: Exception) -> XmlDocument:
     parser = etree.XMLPullParser(events=("end",), recover=True, **_SAFE_OPTIONS)
     try:
-        parser.feed(text)
-        for _ in parser.read_events():
-            pass  # ended by their own end tags
+        for start in range(0, len(text), _FEED_CHUNK):
+            parser.feed(text[start : start + _FEED_CHUNK])
+            for _ in parser.read_events():
+                pass  # ended by their own end tags (read as they come, to hold few at once)
         root = parser.close()
         cut = frozenset(el for _, el in parser.read_events())  # ended only by the close
         _refuse_declared_entities(root)
