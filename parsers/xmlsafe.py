@@ -38,6 +38,12 @@ _HIDING_ENCODING = re.compile(
 _BARE_AMP = re.compile(rb"&(?!#[0-9]{1,7};|#x[0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9._-]{0,31};)")
 _NAMED_REF = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 _UPPER_HEX_REF = re.compile(rb"&#X([0-9a-fA-F]{1,6});")
+# A "<" that starts no tag ("5 < 6"), and HTML's empty tags left open inside a feed's text.
+_BARE_LT = re.compile(rb"<(?![A-Za-z_:/!?\x80-\xff])")
+_OPEN_VOID_TAG = re.compile(rb"<(br|hr|wbr|img)(\s[^<>]*?)?\s*(?<!/)>", re.IGNORECASE)
+# An XML declaration after junk (a server's warning printed before the feed).
+_LATE_DECLARATION = re.compile(rb"<\?xml\s")
+_JUNK_LIMIT = 4096
 # Prefixes feeds and sitemaps use without declaring them, bound to what they conventionally mean.
 _CONVENTIONAL_PREFIXES = {
     b"atom": b"http://www.w3.org/2005/Atom",
@@ -60,6 +66,7 @@ _ROOT_START = re.compile(
 _CONTROL_CHARS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _LXML_WHERE = re.compile(r" \(<string>, line \d+\)$")
 _SAMPLE = 65_536
+_BINARY_FEW = 16  # control characters a short text may have and still be text
 _FEED_CHUNK = 1 << 20
 _BINARY_SHARE = 0.01
 _XML_NAMED = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
@@ -77,6 +84,9 @@ _REPAIRABLE = frozenset(
         etree.ErrorTypes.ERR_INVALID_DEC_CHARREF,
         etree.ErrorTypes.ERR_INVALID_HEX_CHARREF,
         etree.ErrorTypes.NS_ERR_UNDEFINED_NAMESPACE,
+        etree.ErrorTypes.ERR_NAME_REQUIRED,
+        etree.ErrorTypes.ERR_TAG_NAME_MISMATCH,
+        etree.ErrorTypes.ERR_RESERVED_XML_NAME,
     }
 )
 _SAFE_OPTIONS = {
@@ -248,16 +258,23 @@ def _repairable(exc: Exception, text: bytes) -> bool:
 def _mostly_text(text: bytes) -> bool:
     # Binary data is not a feed with a few bad bytes: repairing it only costs time.
     head = text[:_SAMPLE]
-    return len(_CONTROL_CHARS.findall(head)) <= _BINARY_SHARE * len(head)
+    return len(_CONTROL_CHARS.findall(head)) <= max(_BINARY_FEW, _BINARY_SHARE * len(head))
 
 
 def _repair(text: bytes) -> bytes:
-    text = as_utf8(text)
+    text = as_utf8(_without_junk_before_declaration(text))
     text = _CONTROL_CHARS.sub(b"", text)
     text = _UPPER_HEX_REF.sub(rb"&#x\1;", text)
     text = _BARE_AMP.sub(b"&amp;", text)
     text = _NAMED_REF.sub(_numeric_reference, text)
+    text = _BARE_LT.sub(b"&lt;", text)
+    text = _OPEN_VOID_TAG.sub(rb"<\1\2/>", text)
     return _declare_prefixes(text)
+
+
+def _without_junk_before_declaration(text: bytes) -> bytes:
+    late = _LATE_DECLARATION.search(text, 1, _JUNK_LIMIT)
+    return text[late.start() :] if late else text
 
 
 def _declare_prefixes(text: bytes) -> bytes:

@@ -400,6 +400,17 @@ def items(*names: str) -> str:
             ["one", "two"],
             id="bad-comment-and-unclosed-title",
         ),
+        pytest.param(
+            rss(items("one", "two")) + b"\n<b>Warning</b>: database unavailable",
+            ["one", "two"],
+            id="junk-after-the-feed",
+        ),
+        pytest.param(
+            b"<br />\n<b>Warning</b>: feed.php on line 3<br />\n"
+            + rss(items("one", "two"), '<?xml version="1.0"?>'),
+            ["one", "two"],
+            id="junk-before-the-declaration",
+        ),
     ],
 )
 def test_truncated_and_broken_documents(data: bytes, expected: list[str]) -> None:
@@ -408,6 +419,26 @@ def test_truncated_and_broken_documents(data: bytes, expected: list[str]) -> Non
     assert got[: len(expected)] == expected
     assert "two" not in got or "two" in expected  # an entry cut off is never kept half-read
     assert feed.problems and feed.problems[0].startswith("damaged XML")
+
+
+@pytest.mark.parametrize(
+    ("item", "title", "summary"),
+    [
+        pytest.param("<title>5 < 6, says poll</title>", "5 < 6, says poll", "", id="bare-lt"),
+        pytest.param(
+            "<title>t</title><description>One<br>two<hr><img src='x.jpg'></description>",
+            "t",
+            "Onetwo",
+            id="open-html-empty-tags",
+        ),
+        pytest.param("<title>t\x00\x00it\x0ble</title>", "title", "", id="control-characters"),
+    ],
+)
+def test_broken_text_repaired_quietly(item: str, title: str, summary: str) -> None:
+    data = rss(items("one") + f"<item>{item}<link>https://feed.example/two</link></item>")
+    feed = read_feed(data, "https://feed.example/rss")
+    assert [(e.title, e.summary) for e in feed.entries] == [("one", ""), (title, summary)]
+    assert feed.problems == ()
 
 
 def rss_bytes(title: str, description: str, encoding: str, prolog: str = "") -> bytes:
