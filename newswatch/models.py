@@ -71,6 +71,7 @@ class Config:
     sources: tuple[Source, ...]
     topics: tuple[Topic, ...]
     channels: tuple[Channel, ...]
+    feeds_dir: str | None = None  # Atom feeds of developments rewritten after each run
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -410,3 +411,15 @@ class ChannelResult:
     failed: int = 0
     error: str | None = None
     messages: list[str] = field(default_factory=list)  # titles of the messages sent
+
+
+# --- subscription lists (OPML) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One feed of an OPML subscription list."""
+
+    url: str
+    title: str = ""
+    folder: str = ""  # the titles of the outlines it is nested in, joined by " / "

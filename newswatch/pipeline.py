@@ -21,6 +21,7 @@ from newswatch.dedupe import copy_of
 from newswatch.deliver import deliver_digests, deliver_instant
 from newswatch.detect import Rules, analyse, decide
 from newswatch.errors import FetchError, NewswatchError, ParseError, UsageError
+from newswatch.feedfiles import update_feeds
 from newswatch.fetch import Fetcher
 from newswatch.models import (
     Channel,
@@ -288,6 +289,7 @@ def begin_run(rt: Runtime, kind: RunKind, note: str = "") -> RunReport:
 
 
 def finish_run(rt: Runtime, report: RunReport) -> RunReport:
+    report.feeds_error = update_feeds(rt.store, rt.config, utcnow())
     report.finished = utcnow()
     if report.run_id is not None:
         rt.store.finish_run(report.run_id, report.finished, report.to_dict())

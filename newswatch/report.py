@@ -64,6 +64,7 @@ class RunReport:
     run_id: int | None = None  # the store's record of this run (None: a dry check)
     sources: list[SourceReport] = field(default_factory=list)
     deliveries: list[ChannelResult] = field(default_factory=list)
+    feeds_error: str | None = None  # feeds_dir could not be rewritten (the store has it all)
 
     @property
     def developments(self) -> list[Development]:
@@ -84,6 +85,7 @@ class RunReport:
             f"{self.kind}: {len(self.sources)} source(s), {len(self.failed_sources)} failed; "
             f"{len(self.developments)} development(s); {sent} message(s) sent"
             + (f", {failed} waiting for retry" if failed else "")
+            + (f"; feeds NOT written: {self.feeds_error}" if self.feeds_error else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +94,7 @@ class RunReport:
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat() if self.finished else None,
             "note": self.note,
+            "feeds_error": self.feeds_error,
             "sources": [
                 {
                     "source": s.source,
