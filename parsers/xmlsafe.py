@@ -40,7 +40,7 @@ _NAMED_REF = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 _UPPER_HEX_REF = re.compile(rb"&#X([0-9a-fA-F]{1,6});")
 # A "<" that starts no tag ("5 < 6"), and HTML's empty tags left open inside a feed's text.
 _BARE_LT = re.compile(rb"<(?![A-Za-z_:/!?\x80-\xff])")
-_OPEN_VOID_TAG = re.compile(rb"<(br|hr|wbr|img)(\s[^<>]*?)?\s*(?<!/)>", re.IGNORECASE)
+_VOID_TAG = re.compile(rb"<(br|hr|wbr|img)(\s[^<>]*)?>", re.IGNORECASE)
 # An XML declaration after junk (a server's warning printed before the feed).
 _LATE_DECLARATION = re.compile(rb"<\?xml\s")
 _JUNK_LIMIT = 4096
@@ -59,9 +59,12 @@ _CONVENTIONAL_PREFIXES = {
 _PREFIX_USED = re.compile(rb"</?([A-Za-z_][\w.-]{0,31}):[A-Za-z_]")
 _PREFIX_DECLARED = re.compile(rb"xmlns:([A-Za-z_][\w.-]{0,31})\s*=")
 # The root's start tag: after the prolog's declaration, comments, PIs and DOCTYPE.
+# Each part matches a given text in one way only ("\s+" or ".*?" here would backtrack
+# exponentially over a long run of spaces, PIs or comments).
 _ROOT_START = re.compile(
-    rb"^(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)*<[A-Za-z_][\w.:-]*",
-    re.DOTALL | re.IGNORECASE,
+    rb"^(?:\s|<\?(?:[^?]|\?(?!>))*\?>|<!--(?:[^-]|-(?!->))*-->"
+    rb"|<!DOCTYPE[^\[>]*(?:\[[^\]]*\][^>]*)?>)*<[A-Za-z_][\w.:-]*",
+    re.IGNORECASE,
 )
 _CONTROL_CHARS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _LXML_WHERE = re.compile(r" \(<string>, line \d+\)$")
@@ -268,8 +271,15 @@ def _repair(text: bytes) -> bytes:
     text = _BARE_AMP.sub(b"&amp;", text)
     text = _NAMED_REF.sub(_numeric_reference, text)
     text = _BARE_LT.sub(b"&lt;", text)
-    text = _OPEN_VOID_TAG.sub(rb"<\1\2/>", text)
+    text = _VOID_TAG.sub(_closed_void_tag, text)
     return _declare_prefixes(text)
+
+
+def _closed_void_tag(match: re.Match[bytes]) -> bytes:
+    attributes = match.group(2) or b""
+    if attributes.rstrip().endswith(b"/"):
+        return match.group(0)
+    return b"<" + match.group(1) + attributes + b"/>"
 
 
 def _without_junk_before_declaration(text: bytes) -> bytes:

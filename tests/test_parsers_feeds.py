@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import random
@@ -503,6 +504,22 @@ def test_stray_byte_in_utf8_keeps_the_rest_utf8() -> None:
 )
 def test_damage_that_leaves_nothing_is_a_parse_error(data: bytes) -> None:
     with pytest.raises(ParseError, match="damaged feed"):
+        read_feed(data, "https://feed.example/rss")
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b'<?xml version="1.0"?>' + b" " * 200_000 + b"x<a:b>", id="spaces-in-prolog"),
+        pytest.param(b"<?a?>" * 50_000 + b"<rss><dc:x>", id="many-pis"),
+        pytest.param(b"<!--a-->" * 50_000 + b"<rss><dc:x>", id="many-comments"),
+        pytest.param(rss(items("one")) + b"<br" + b" " * 1_000_000 + b"x", id="open-br-spaces"),
+        pytest.param(b"<rss>" + b"<br " * 300_000, id="many-open-br"),
+    ],
+)
+def test_repairs_take_linear_time(data: bytes) -> None:
+    with contextlib.suppress(ParseError):
         read_feed(data, "https://feed.example/rss")
 
 
