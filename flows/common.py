@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import State, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+from prefect.logging.handlers import APILogHandler
 from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
 
 from newswatch.config import load_config
 from newswatch.errors import NewswatchError, StoreError
 from newswatch.models import ChannelResult, Source
 from newswatch.pipeline import OnSource, Pass, Runtime, Send, Steps, process_source
-from newswatch.report import RunReport, SourceReport
+from newswatch.report import PARTIAL, RunReport, SourceReport
 
 DELIVERY_RETRY_DELAYS: list[float] = [10.0, 30.0]  # a store hiccup passes in seconds
 
@@ -109,30 +113,104 @@ def prefect_steps(rt_key: str) -> Steps:
 
 
 def _as_report(source: Source, value: Any) -> SourceReport:
-    """A task that crashed becomes a failed source, never a failed run."""
+    """A task that crashed becomes a failed source (the store's failure fails the run)."""
     if isinstance(value, SourceReport):
         return value
     report = SourceReport(source.name, source.kind)
-    if isinstance(value, Exception):
+    if isinstance(value, StoreError):
+        report.store_failure(value)
+    elif isinstance(value, Exception):
         report.fail(value)
     else:
         report.fail(RuntimeError(f"source task ended without a report: {value!r}"))
     return report
 
 
-def publish(report: RunReport) -> None:
-    """Log the run's summary and leave its Markdown report as the flow run's artifact."""
+def publish(report: RunReport) -> State[RunReport]:
+    """Leave the run's Markdown report as an artifact, emit an event per development, and end
+    the flow run in a state that tells the truth at a glance (the flow returns it):
+
+    - Failed: the store failed, or every source did (the message says which and why);
+    - Completed, named "Completed with failures": some sources or channels failed (named);
+    - Completed: everything worked.
+    """
     logger = get_run_logger()
     logger.info(report.summary())
-    for failed in report.failed_sources:
-        logger.warning("source %s failed: %s", failed.source, failed.error)
-    for channel in report.failed_channels:
-        logger.warning("channel %s is waiting for retry: %s", channel.channel, channel.error)
     create_markdown_artifact(
         markdown=report.to_markdown(),
         key=f"newswatch-{report.kind}",
         description=report.summary(),
     )
+    emit_developments(report)
+    verdict = report.verdict()
+    if verdict.level == "failed":
+        logger.error(verdict.message)
+        return Failed(message=verdict.message, data=report)
+    if verdict.level == "partial":
+        logger.warning(verdict.message)
+        return Completed(name=PARTIAL, message=verdict.message, data=report)
+    return Completed(message=verdict.message, data=report)
+
+
+def emit_developments(report: RunReport) -> None:
+    """One Prefect event per development, for automations: `newswatch.development.<kind>` about
+    `newswatch.topic.<topic>`, related to its source and story."""
+    for d in report.developments:
+        emit_event(
+            event=f"newswatch.development.{d.kind}",
+            resource={"prefect.resource.id": f"newswatch.topic.{d.topic}", "topic": d.topic},
+            related=[
+                {
+                    "prefect.resource.id": f"newswatch.source.{d.source}",
+                    "prefect.resource.role": "source",
+                    "prefect.resource.name": d.source,
+                },
+                {
+                    "prefect.resource.id": f"newswatch.story.{d.fingerprint}",
+                    "prefect.resource.role": "story",
+                    "prefect.resource.name": d.title[:200],
+                },
+            ],
+            payload={
+                "title": d.title,
+                "url": d.url,
+                "terms": list(d.terms),
+                "outlets": list(d.outlets),
+                "text": list(d.text[:5]),
+                "published": d.published.isoformat() if d.published else None,
+            },
+        )
+
+
+class _ToRunLogger(logging.Handler):
+    """Hands the core's log records to the flow run's logger, so they show in the run's logs."""
+
+    def __init__(self, target: logging.LoggerAdapter[logging.Logger]) -> None:
+        super().__init__(logging.INFO)
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.target.log(record.levelno, "%s: %s", record.name, record.getMessage())
+        except Exception:  # logging must never break a run
+            self.handleError(record)
+
+
+@contextmanager
+def core_logs() -> Iterator[None]:
+    """While a flow runs, newswatch's own warnings also go to the flow run's logs (in `serve`
+    mode, with workers and in-process alike), unless PREFECT_LOGGING_EXTRA_LOGGERS already
+    sends the `newswatch` logger there."""
+    core = logging.getLogger("newswatch")
+    if any(isinstance(h, APILogHandler) for h in core.handlers):
+        yield
+        return
+    handler = _ToRunLogger(get_run_logger())  # type: ignore[arg-type]
+    core.addHandler(handler)
+    try:
+        yield
+    finally:
+        core.removeHandler(handler)
 
 
 def stale_message(max_late_minutes: int, now: datetime | None = None) -> str | None:
@@ -156,6 +234,7 @@ def stale_message(max_late_minutes: int, now: datetime | None = None) -> str | N
 
 
 def publish_skip(kind: str, message: str) -> None:
+    """A run that does nothing (started long after its time) says why in a log line and artifact."""
     get_run_logger().warning(message)
     create_markdown_artifact(
         markdown=f"# newswatch {kind}\n\n{message}\n", key=f"newswatch-{kind}", description=message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -13,6 +14,7 @@ import apprise
 from newswatch.errors import DeliveryError
 from newswatch.models import Channel, ChannelResult, DeliveryMode, OutboxItem
 from newswatch.render import Message, render_digest, render_instant
+from newswatch.store.health import Health
 from newswatch.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -164,3 +166,36 @@ def _fail(
     result.failed += len(items)
     result.error = error
     log.warning("channel %s refused %d message(s): %s", result.channel, len(items), error)
+
+
+def deliver_health(
+    health: Health, channels: Sequence[Channel], now: datetime, send: Sender = apprise_send
+) -> list[ChannelResult]:
+    """Source alarms and recovery notices to every `health: true` channel, one message each; a
+    refusing channel keeps them (with backoff) for a later cycle."""
+    results = []
+    for channel in channels:
+        if not channel.health:
+            continue
+        result = ChannelResult(channel.name, "health")
+        results.append(result)
+        notices = health.claim_due(channel.name, now, LEASE)
+        for i, notice in enumerate(notices):
+            message = (
+                Message(notice.title, f"<p>{html.escape(notice.body)}</p>", "html")
+                if channel.is_email
+                else Message(notice.title, notice.body, "text")
+            )
+            error = _refusal(send, channel, message)
+            if error is None:
+                health.mark_sent(notice, now)
+                result.sent += 1
+                result.messages.append(notice.title)
+                continue
+            rest = notices[i:]
+            health.mark_failed(rest, error, now + backoff(max(n.attempts for n in rest) + 1))
+            result.failed += len(rest)
+            result.error = error
+            log.warning("channel %s refused a health notice: %s", channel.name, error)
+            break
+    return results
