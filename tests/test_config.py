@@ -216,7 +216,8 @@ def test_example_config_loads_and_round_trips() -> None:
         ("fled", ("fled", "refugees")),
         ("detained", ("detained", "arrested")),
     )
-    chat, email, briefing = config.channels
+    chat, email, briefing, ops = config.channels
+    assert ops.health and ops.topics == ()
     assert (
         chat.url == "slack://T0KENa1/B0KENb2/s3cretSlackTok/#ukraine-desk" and chat.digest is None
     )
