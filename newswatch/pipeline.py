@@ -262,7 +262,8 @@ def run_backfill(rt: Runtime, plan: Backfill, steps: Steps = Steps()) -> RunRepo
         parallel=False,
     )
     report.sources = steps.fan_out(rt, sources, how, steps.on_source)
-    report.deliveries = steps.deliver(lambda: deliver_backfill(rt, plan))
+    with _store_guard(report):
+        report.deliveries = steps.deliver(lambda: deliver_backfill(rt, plan))
     return finish_run(rt, report)
 
 
@@ -308,7 +309,8 @@ def run_digest(
     def send() -> list[ChannelResult]:
         return deliver_digests(rt.store.outbox, chans, utcnow(), mode="digest", due_only=due_only)
 
-    report.deliveries = steps.deliver(send)
+    with _store_guard(report):
+        report.deliveries = steps.deliver(send)
     return finish_run(rt, report)
 
 

@@ -147,6 +147,8 @@ class RunReport:
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat() if self.finished else None,
             "note": self.note,
+            "store_error": self.store_failure,
+            "health": self.health,
             "sources": [
                 {
                     "source": s.source,
@@ -156,6 +158,8 @@ class RunReport:
                     "items": s.items,
                     "fetched": s.fetched,
                     "item_errors": s.item_errors,
+                    "new_items": s.new_items,
+                    "left_for_next_cycle": s.left,
                     "developments": [d.fingerprint for d in s.developments],
                 }
                 for s in self.sources
@@ -165,6 +169,7 @@ class RunReport:
                     "channel": c.channel,
                     "mode": c.mode,
                     "sent": c.sent,
+                    "messages": len(c.messages),
                     "failed": c.failed,
                     "error": c.error,
                 }

@@ -128,7 +128,8 @@ def test_health_alarm_once_recovery_once_durable_and_status(tmp_path: Path) -> N
         run()
         run()
         assert [m["title"] for m in hook.messages][2:] == ["[health] good is silent"]
-        site.route("/good", Reply(body=feed(site.base, 3)))
+        serve_articles(site, 5)
+        site.route("/good", Reply(body=feed(site.base, 5)))  # /a/3 and /a/4 are new to all
         run()
         assert [m["title"] for m in hook.messages][2:] == [
             "[health] good is silent",

@@ -93,7 +93,7 @@ def _summary(
         table.add_row(
             str(i),
             ", ".join(f"{k} ×{n}" for k, n in kinds.items()) or "-",
-            str(sum(c.sent for c in rep.deliveries)),
+            str(rep.messages_sent),
             ", ".join(s.source for s in rep.failed_sources) or "-",
         )
     out.print(table)
