@@ -150,24 +150,30 @@ def test_every_source_failing_exits_1_and_names_them(tmp_path: Path) -> None:
 def test_budget_bounds_a_slow_drip_source_and_the_rest_waits_for_the_next_cycle(
     tmp_path: Path,
 ) -> None:
-    """10 links each dripping 1 byte a second, timeout 3s (9 s a fetch): a 4 s budget stops
-    the source after the first item or two; the other host's source is done in full."""
+    """10 new links, each page dripping in four pieces a second apart (3 s, under the 9 s an
+    attempt may take at timeout 3s): without a budget the cycle takes 30 s; a 4 s budget stops
+    the source after the first item or two; the other host's source is done in full; the next
+    cycle goes on with the links that waited."""
     with LocalHTTPServer() as slow, LocalHTTPServer() as fast:
         slow.route("/robots.txt", Reply(404))
         for n in range(10):
             page = ARTICLE.format(t=f"Talks {n}", body=body(n % 6)).encode()
-            slow.route(f"/a/{n}", Reply(body=page, headers=HTML, piece=1, pause=1.0))
-        slow.route("/feed", Reply(body=feed(slow.base, 10)))
+            piece = len(page) // 4 + 1
+            slow.route(f"/a/{n}", Reply(body=page, headers=HTML, piece=piece, pause=1.0))
         serve_articles(fast, 3)
         # "localhost": another host name, so per-host pacing does not queue it behind the drip.
         fast_base = fast.base.replace("127.0.0.1", "localhost")
-        fast.route("/feed", Reply(body=feed(fast_base, 3)))
+        for site in (slow, fast):  # the baseline sees empty feeds: every link later is new
+            site.route("/feed", Reply(body=feed(site.base, 0)))
         cfg = write_config(
             tmp_path,
             f"  - name: drip\n    feed: {slow.url('/feed')}\n    budget: 4s\n"
             f"  - name: quick\n    feed: {fast_base}/feed\n",
             " []\n",
         )
+        assert cli(tmp_path, "run", "-c", str(cfg)).returncode == 0
+        slow.route("/feed", Reply(body=feed(slow.base, 10)))
+        fast.route("/feed", Reply(body=feed(fast_base, 3)))
         done = cli(tmp_path, "run", "-c", str(cfg))
         assert done.returncode == 0, done.stdout + done.stderr
         drip = next(x for x in done.stdout.splitlines() if "drip:" in x)
@@ -177,13 +183,52 @@ def test_budget_bounds_a_slow_drip_source_and_the_rest_waits_for_the_next_cycle(
         quick = next(x for x in done.stdout.splitlines() if "quick:" in x)
         assert "3 fetched" in quick, done.stdout
         with db(tmp_path) as conn:
-            kept = conn.execute("SELECT url FROM http_validators").fetchall()
-        assert not [u for (u,) in kept if u.endswith("/feed") and "127.0.0.1" in u]
-        # The next cycle (a new budget) takes the links that waited, not the ones already done.
+            kept = [u for (u,) in conn.execute("SELECT url FROM http_validators")]
+            stored = conn.execute("SELECT COUNT(*) FROM articles WHERE source='drip'").fetchone()
+        assert slow.url("/feed") not in kept  # the full listing is read again next cycle
+        assert stored[0] < 10
+        # The next cycle (a new budget) goes on with links that waited.
         again = cli(tmp_path, "run", "-c", str(cfg))
         assert again.returncode == 0, again.stdout + again.stderr
-        later = [s.path for s in slow.seen() if s.path.startswith("/a/")]
-        assert len(set(later)) > len(started), later
+        with db(tmp_path) as conn:
+            more = conn.execute("SELECT COUNT(*) FROM articles WHERE source='drip'").fetchone()
+        assert more[0] > stored[0], again.stdout
+
+
+def test_a_full_disk_exits_1_naming_the_store_and_keeps_what_was_stored(tmp_path: Path) -> None:
+    """A real full file system: a 4 MB tmpfs holding the store (needs root to mount)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here: " + mounted.stderr.decode()[:200])
+    try:
+        with LocalHTTPServer() as site:
+            serve_articles(site, 6)
+            site.route("/feed", Reply(body=feed(site.base, 2)))
+            cfg = write_config(disk, f"  - name: wire\n    feed: {site.url('/feed')}\n", " []\n")
+            assert cli(tmp_path, "run", "-c", str(cfg)).returncode == 0
+            with db(disk) as conn:
+                before = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            filler = disk / "filler"
+            try:
+                with open(filler, "wb") as out:  # fill what is left of the disk
+                    while True:
+                        out.write(b"\0" * 4096)
+                        out.flush()
+            except OSError:
+                pass
+            site.route("/feed", Reply(body=feed(site.base, 6)))
+            done = cli(tmp_path, "run", "-c", str(cfg))
+            assert done.returncode == 1, done.stdout + done.stderr
+            assert "store" in done.stderr and "nw.db" in done.stderr, done.stderr
+            filler.unlink()
+            with db(disk) as conn:
+                assert conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0] >= before
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
