@@ -233,6 +233,69 @@ def stale_message(max_late_minutes: int, now: datetime | None = None) -> str | N
     )
 
 
+GHOST_PENDING = timedelta(minutes=10)  # a run Pending this long is not about to start
+
+
+def end_ghost_runs() -> list[str]:
+    """End the runs of this run's deployment that a dead worker or serve left "Running".
+
+    Only for a deployment that runs one at a time: this run holds the one slot, so any other
+    run of it still marked Running, Cancelling, or Pending for long, lost its process (Prefect
+    freed the slot when that process stopped renewing its lease; the state stays until
+    someone ends it). They become Crashed, so the runs list stops showing ghosts.
+    """
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    me = ctx.flow_run if ctx else None
+    if me is None or me.deployment_id is None:
+        return []
+    ended: list[str] = []
+    try:
+        _end_ghosts(me, ended)
+    except Exception as exc:  # tidying the runs list must never cost a monitoring cycle
+        get_run_logger().warning("could not look for runs left by a dead process: %s", exc)
+    for line in ended:
+        get_run_logger().warning(line)
+    return ended
+
+
+def _end_ghosts(me: Any, ended: list[str]) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    with get_client(sync_client=True) as client:
+        limit = client.read_deployment(me.deployment_id).global_concurrency_limit
+        if limit is None or limit.limit != 1:
+            return
+        types = [StateType.RUNNING, StateType.CANCELLING, StateType.PENDING]
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[me.deployment_id])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=types))
+            ),
+            limit=50,
+        )
+        young = datetime.now(UTC) - GHOST_PENDING
+        for run in runs:
+            state = run.state
+            if run.id == me.id or state is None:
+                continue
+            if state.type == StateType.PENDING and state.timestamp > young:
+                continue
+            why = f"its process is gone: {me.name} holds this deployment's only slot"
+            client.set_flow_run_state(run.id, Crashed(message=why), force=True)
+            ended.append(f"ended run {run.name} (was {state.name}): {why}")
+
+
 def publish_skip(kind: str, message: str) -> None:
     """A run that does nothing (started long after its time) says why in a log line and artifact."""
     get_run_logger().warning(message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import State, flow
 
-from flows.common import core_logs, open_runtime, prefect_steps, publish
+from flows.common import core_logs, end_ghost_runs, open_runtime, prefect_steps, publish
 from newswatch.config import DEFAULT_CONFIG
 from newswatch.pipeline import run_digest
 from newswatch.report import RunReport
@@ -21,6 +21,7 @@ def digest(
         channel: only this digest channel (a name from the config); all when empty.
         due_only: only channels whose digest schedule time has come (what the hourly run uses).
     """
+    end_ghost_runs()
     with core_logs(), open_runtime(config) as (key, rt):
         report = run_digest(rt, channel, due_only, prefect_steps(key))
     return publish(report)

@@ -7,6 +7,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.common import (
     core_logs,
+    end_ghost_runs,
     open_runtime,
     prefect_steps,
     publish,
@@ -40,6 +41,7 @@ def monitor(
     if skip:
         publish_skip("monitor", skip)
         return None
+    end_ghost_runs()
     with core_logs(), open_runtime(config) as (key, rt):
         report = run_cycle(rt, sources, prefect_steps(key))
     return publish(report)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,3 +144,34 @@ def test_the_pull_step_finds_the_checkout_without_newswatch_dir(tmp_path: Path) 
     chosen, cwd, err = done.stdout.splitlines()
     assert chosen == cwd == str(ROOT)
     assert err.startswith("ERR newswatch checkout not found at ") and "NEWSWATCH_DIR" in err
+
+
+@pytest.mark.prefect_server
+def test_a_monitor_run_ends_a_run_left_running_by_a_dead_worker(
+    worker: Stack, site_config: Callable[[str], str]
+) -> None:
+    """prefect.yaml path: a run whose worker died stays Running; the next monitor run that gets
+    the deployment's one slot ends it (Crashed), so the runs list stops showing a ghost."""
+    from tests.flows.conftest import finish, start_run
+
+    deployment = worker.api("GET", "/deployments/name/monitor/monitor")
+    ghost = worker.api(
+        "POST",
+        f"/deployments/{deployment['id']}/create_flow_run",
+        {"parameters": {"config": site_config("ghost")}, "state": {"type": "PENDING"}},
+    )
+    worker.api(
+        "POST",
+        f"/flow_runs/{ghost['id']}/set_state",
+        {"state": {"type": "RUNNING", "name": "Running"}, "force": True},
+    )
+    config = site_config("after-ghost")
+    done = finish(
+        worker,
+        "after-ghost",
+        start_run(worker, "after-ghost", "monitor/monitor", {"config": config}),
+        config,
+    )
+    assert done.returncode == 0, done.output[-3000:] + worker.log("worker")[-3000:]
+    state = worker.api("GET", f"/flow_runs/{ghost['id']}")["state"]
+    assert state["type"] == "CRASHED" and "process is gone" in state["message"], state
