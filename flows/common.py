@@ -10,20 +10,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import State, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.logging.handlers import APILogHandler
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
+from flows.secrets import prefect_secret
 from newswatch.config import load_config
 from newswatch.errors import NewswatchError, StoreError
+from newswatch.export import flat_record
 from newswatch.models import ChannelResult, Source
 from newswatch.pipeline import OnSource, Pass, Runtime, Send, Steps, process_source
 from newswatch.report import PARTIAL, RunReport, SourceReport
 
 DELIVERY_RETRY_DELAYS: list[float] = [10.0, 30.0]  # a store hiccup passes in seconds
+TABLE_LEFT_OUT = frozenset({"text"})  # whole paragraphs make a table unreadable in the UI
 
 # Tasks receive a key into this registry instead of the Runtime itself: Prefect would otherwise
 # walk (and could try to hash) the store, the fetcher and the whole config for every task run.
@@ -34,7 +37,7 @@ _open: dict[str, Runtime] = {}
 @contextmanager
 def open_runtime(config_path: str) -> Iterator[tuple[str, Runtime]]:
     """Load the config, open store and fetcher, and register them under a key tasks can carry."""
-    with Runtime.open(load_config(config_path)) as rt:
+    with Runtime.open(load_config(config_path, secrets=prefect_secret)) as rt:
         key = uuid.uuid4().hex
         _open[key] = rt
         try:
@@ -136,10 +139,17 @@ def publish(report: RunReport) -> State[RunReport]:
     """
     logger = get_run_logger()
     logger.info(report.summary())
+    if report.feeds_error:
+        logger.warning("feeds not written (the store keeps everything): %s", report.feeds_error)
     create_markdown_artifact(
         markdown=report.to_markdown(),
         key=f"newswatch-{report.kind}",
         description=report.summary(),
+    )
+    create_table_artifact(
+        table=developments_table(report),
+        key=f"newswatch-{report.kind}-developments",
+        description=f"{len(report.developments)} development(s) found by this {report.kind} run",
     )
     emit_developments(report)
     verdict = report.verdict()
@@ -211,6 +221,14 @@ def core_logs() -> Iterator[None]:
         yield
     finally:
         core.removeHandler(handler)
+
+
+def developments_table(report: RunReport) -> list[dict[str, str]]:
+    """One row per development of the run (the CSV export's columns but the long text)."""
+    return [
+        {k: v for k, v in flat_record(d).items() if k not in TABLE_LEFT_OUT}
+        for d in report.developments
+    ]
 
 
 def stale_message(max_late_minutes: int, now: datetime | None = None) -> str | None:

@@ -23,7 +23,8 @@ from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
-from newswatch.config import format_duration, load_config
+from newswatch import __version__
+from newswatch.config import defer_secrets, format_duration, load_config
 from newswatch.errors import NewswatchError, UsageError
 from newswatch.models import Config
 
@@ -176,7 +177,8 @@ def serve(config: str, limit: int = 2, out: IO[str] | None = None) -> None:
     if limit < 1:
         raise UsageError(f"serve: the run limit must be at least 1, not {limit}")
     config_path = str(Path(config).resolve())
-    groups = monitor_groups(load_config(config_path))  # bad config fails before any start
+    # Bad config fails before any start; secrets are read by each flow run, from its server.
+    groups = monitor_groups(load_config(config_path, secrets=defer_secrets))
     # Until Prefect's runner installs its own handler, SIGTERM must unwind through `finally`.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     server: LocalServer | None = None
@@ -348,6 +350,8 @@ def _deployment(
         name=name or flow.name,
         parameters=parameters,
         entrypoint_type=EntrypointType.MODULE_PATH,
+        version=__version__,
+        tags=["newswatch", flow.name],
         **options,
     )
     if not isinstance(made, RunnerDeployment):  # to_deployment may also hand back a coroutine

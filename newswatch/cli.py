@@ -13,7 +13,14 @@ from typing import Any
 
 from rich.console import Console
 
-from newswatch.config import DEFAULT_CONFIG, describe, load_config
+from newswatch import __version__
+from newswatch.config import (
+    DEFAULT_CONFIG,
+    SecretResolver,
+    defer_secrets,
+    describe,
+    load_config,
+)
 from newswatch.errors import ConfigError, NewswatchError, UsageError
 from newswatch.models import Config
 from newswatch.report import RunReport, SourceReport
@@ -35,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch news sources and alert on new developments on the topics you track.",
         parents=[common],
     )
+    parser.add_argument("--version", action="version", version=f"newswatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="one monitoring cycle, then exit")
     bf = sub.add_parser("backfill", parents=[common], help="process items published in a window")
@@ -57,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="machine-readable output")
     dm = sub.add_parser("demo", parents=[common], help="replay a news day on localhost")
     dm.add_argument("--fast", action="store_true", help="no pause between cycles")
+    dv = sub.add_parser("developments", parents=[common], help="what was found, newest first")
+    dv.add_argument("--since", help="only those detected since (ISO date/datetime or age like 7d)")
+    dv.add_argument("--topic", action="append", dest="topics", metavar="NAME", default=[])
+    dv.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    op = sub.add_parser("import-opml", parents=[common], help="OPML feeds as a sources: block")
+    op.add_argument("file", metavar="FILE", help="an OPML subscription list (from a feed reader)")
     return parser
 
 
@@ -79,8 +93,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+def _config(args: argparse.Namespace, secrets: SecretResolver | None = None) -> Config:
+    return load_config(args.config, secrets=secrets or _prefect_secret)
+
+
+def _prefect_secret(name: str) -> str:
+    """A Prefect Secret block's value, read from the server PREFECT_API_URL names (only there)."""
+    if not _prefect_api():
+        raise LookupError("set PREFECT_API_URL to the Prefect server that holds it")
+    from flows.secrets import prefect_secret
+
+    return prefect_secret(name)
 
 
 def _prefect_api() -> bool:
@@ -120,6 +143,8 @@ def _print_report(report: RunReport | None) -> int:
     for note in report.health:
         console.print(f"  {note}", markup=False)
     console.print(report.summary(), markup=False)
+    if report.feeds_error:  # the run itself completed: said loudly, but not a failed run
+        err_console.print(f"newswatch: warning: {report.feeds_error}", markup=False)
     verdict = report.verdict()
     if verdict.level == "failed":
         err_console.print(f"newswatch: {verdict.message}", markup=False)
@@ -241,7 +266,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _config(args)
+    _config(args, None if _prefect_api() else defer_secrets)  # each flow run reads its secrets
     from flows.serve import serve
 
     serve(config=args.config, limit=args.limit)
@@ -259,11 +284,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def demo_config() -> str:
-    """config/demo.yaml of this checkout, wherever the command is run from."""
-    local = os.path.join("config", "demo.yaml")
-    if os.path.exists(local):
-        return local
-    return os.path.join(os.path.dirname(os.path.dirname(__file__)), "config", "demo.yaml")
+    """config/demo.yaml here, else of this checkout, else the copy the installed wheel carries."""
+    here = os.path.dirname(__file__)
+    for path in (
+        os.path.join("config", "demo.yaml"),
+        os.path.join(os.path.dirname(here), "config", "demo.yaml"),
+    ):
+        if os.path.exists(path):
+            return path
+    return os.path.join(here, "bundled", "config", "demo.yaml")
 
 
 @contextmanager
@@ -276,6 +305,39 @@ def _progress(what: str) -> Iterator[None]:
         yield
 
 
+def cmd_developments(args: argparse.Namespace) -> int:
+    from newswatch.export import render
+    from newswatch.store import Store
+    from newswatch.timespec import parse_when
+
+    config = _config(args, defer_secrets)  # channels are not needed to read the store
+    since = parse_when(args.since) if args.since else None
+    for name in args.topics:
+        if name not in {t.name for t in config.topics}:
+            raise UsageError(f"--topic {name}: no such topic in {args.config}")
+    store = Store.open(config.store)
+    try:
+        devs = store.recent_developments(since, args.topics)
+    finally:
+        store.close()
+    sys.stdout.write(render(devs, args.format))
+    return EXIT_OK
+
+
+def cmd_import_opml(args: argparse.Namespace) -> int:
+    from newswatch.errors import ParseError
+    from newswatch.opml_import import read_subscriptions, sources_yaml
+
+    try:
+        subs, skipped = read_subscriptions(args.file)
+    except ParseError as exc:
+        raise UsageError(str(exc)) from None
+    for note in skipped:
+        err_console.print(f"newswatch: skipped {note}", markup=False)
+    sys.stdout.write(sources_yaml(subs))
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "backfill": cmd_backfill,
@@ -284,6 +346,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "status": cmd_status,
     "demo": cmd_demo,
+    "developments": cmd_developments,
+    "import-opml": cmd_import_opml,
 }
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 Strings may refer to the environment: ``${VAR}`` is replaced by the variable's value and is an
 error when the variable is unset or empty; ``${VAR:-fallback}`` uses ``fallback`` (which cannot
-contain ``}``) in that case; ``$${`` is a literal ``${``. Expanded values are never echoed in
-error messages. Digests are ``hourly``, ``daily HH:MM`` (24-hour clock, UTC) or a 5-field cron
-expression (UTC).
+contain ``}``) in that case; ``$${`` is a literal ``${``. ``${prefect:secret/NAME}`` is the value
+of the Prefect Secret block NAME, looked up by the resolver the caller hands in (the CLI and the
+flows; the core never imports prefect). Expanded values are never echoed in error messages.
+Digests are ``hourly``, ``daily HH:MM`` (24-hour clock, UTC) or a 5-field cron expression (UTC).
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from newswatch.timespec import digest_cron, parse_digest, parse_duration
 __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_STORE",
+    "DEFERRED_SECRET",
     "DurationError",
+    "SecretResolver",
+    "defer_secrets",
     "describe",
     "digest_cron",
     "format_duration",
@@ -62,12 +66,18 @@ _SETTING_KEYS = (
 _MUST_BE_POSITIVE = frozenset({"interval", "timeout", "max_age", "budget"})
 _DEFAULT_KEYS = frozenset({*_SETTING_KEYS, "max_bytes", "user_agent", "alarm_after"})
 STORE_BACKENDS = ("sqlite", "postgresql")
-_TOP_KEYS = frozenset({"store", "defaults", "sources", "topics", "channels"})
+_TOP_KEYS = frozenset({"store", "defaults", "sources", "topics", "channels", "feeds_dir"})
 _SOURCE_KEYS = frozenset({"name", *SOURCE_KINDS, "links", *_DEFAULT_KEYS})
 _TOPIC_KEYS = frozenset({"name", "any", "all", "none", "measures"})
 _CHANNEL_KEYS = frozenset({"name", "url", "topics", "digest", "health"})
 
-_VAR = re.compile(r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_]\w*)(?::-(?P<fallback>[^}]*))?\})?")
+_VAR = re.compile(
+    r"\$\$\{|\$\{prefect:secret/(?P<secret>[^}]*)\}"
+    r"|\$\{(?:(?P<name>[A-Za-z_]\w*)(?::-(?P<fallback>[^}]*))?\})?"
+)
+# Looks up a Prefect Secret block by name; raises LookupError saying why it cannot.
+SecretResolver = Callable[[str], str]
+DEFERRED_SECRET = "prefect-secret://deferred"
 _APPRISE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 _FLOW_BRACKET = re.compile(r"[\[\]{}]")
 
@@ -81,6 +91,7 @@ class _Ctx:
     env: Mapping[str, str]
     expanded: set[str] = field(default_factory=set)  # keys whose value came from ${VAR}
     values: int = 0
+    secrets: SecretResolver | None = None
 
     def error(self, key: str | None, problem: str) -> ConfigError:
         return ConfigError(problem, path=self.path, key=key)
@@ -149,6 +160,9 @@ def _expand_string(text: str, key: str, ctx: _Ctx) -> str:
     def substitute(m: re.Match[str]) -> str:
         if m.group(0) == "$${":
             return "${"
+        if m.group("secret") is not None:
+            ctx.expanded.add(key)
+            return _secret(m.group("secret"), key, ctx)
         name = m.group("name")
         if name is None:
             raise ctx.error(key, "malformed ${...}: write ${NAME}, ${NAME:-fallback} or $${")
@@ -161,6 +175,22 @@ def _expand_string(text: str, key: str, ctx: _Ctx) -> str:
         raise ctx.error(key, f"environment variable {name} is not set (or is empty)")
 
     return _VAR.sub(substitute, text)
+
+
+def _secret(name: str, key: str, ctx: _Ctx) -> str:
+    if ctx.secrets is None:
+        raise ctx.error(key, f"Prefect Secret block {name!r}: not available to this command")
+    try:
+        return ctx.secrets(name)
+    except LookupError as exc:
+        raise ctx.error(
+            key, f"Prefect Secret block {name!r}: {exc.args[0] if exc.args else exc}"
+        ) from None
+
+
+def defer_secrets(_name: str) -> str:
+    """A resolver for a config read only for its sources: secrets are left to each flow run."""
+    return DEFERRED_SECRET
 
 
 def _expand(node: object, key: str, ctx: _Ctx) -> object:
@@ -412,11 +442,12 @@ def _store(value: object, ctx: _Ctx) -> str:
     return store
 
 
-def resolve_path(config: Config, path: str) -> str:
-    """A path from the config file (e.g. `feeds_dir`): relative ones are relative to its folder."""
-    if os.path.isabs(path):
-        return path
-    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(config.path)), path))
+def _folder(value: object, key: str, ctx: _Ctx) -> str | None:
+    """An optional folder; a relative one is taken relative to the config file's folder."""
+    if value is None:
+        return None
+    folder = os.path.expanduser(_string(value, key, ctx))
+    return os.path.join(os.path.dirname(os.path.abspath(ctx.path)), folder)
 
 
 def _entries(
@@ -428,12 +459,17 @@ def _entries(
     return tuple(build(item, f"{section}[{i}]", seen) for i, item in enumerate(items))
 
 
-def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    secrets: SecretResolver | None = None,
+) -> Config:
     """Read, expand and validate the config at `path`; raises ConfigError naming file and key.
 
-    `env` supplies ``${VAR}`` values and defaults to ``os.environ``.
+    `env` supplies ``${VAR}`` values and defaults to ``os.environ``; `secrets` looks up
+    ``${prefect:secret/NAME}`` (without it, that syntax is a config error).
     """
-    ctx = _Ctx(os.fspath(path), os.environ if env is None else env)
+    ctx = _Ctx(os.fspath(path), os.environ if env is None else env, secrets=secrets)
     raw = _read_yaml(ctx)
     if raw is None:
         raise ctx.error(None, "the file is empty: it needs at least sources and topics")
@@ -449,4 +485,6 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     topics = _entries(data, "topics", ctx, lambda m, k, seen: _topic(m, k, seen, ctx))
     names = [t.name for t in topics]
     channels = _entries(data, "channels", ctx, lambda m, k, seen: _channel(m, k, names, seen, ctx))
-    return Config(ctx.path, _store(data.get("store"), ctx), defaults, sources, topics, channels)
+    store = _store(data.get("store"), ctx)
+    feeds_dir = _folder(data.get("feeds_dir"), "feeds_dir", ctx)
+    return Config(ctx.path, store, defaults, sources, topics, channels, feeds_dir)

@@ -75,6 +75,7 @@ class Config:
     sources: tuple[Source, ...]
     topics: tuple[Topic, ...]
     channels: tuple[Channel, ...]
+    feeds_dir: str | None = None  # Atom feeds of developments rewritten after each run
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -451,3 +452,15 @@ class HealthNotice:
     body: str
     attempts: int
     claim_token: str
+
+
+# --- subscription lists (OPML) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One feed of an OPML subscription list."""
+
+    url: str
+    title: str = ""
+    folder: str = ""  # the titles of the outlines it is nested in, joined by " / "

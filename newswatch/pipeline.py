@@ -30,6 +30,7 @@ from newswatch.errors import (
     StoreError,
     UsageError,
 )
+from newswatch.feedfiles import update_feeds
 from newswatch.fetch import Fetcher
 from newswatch.health import assess
 from newswatch.models import (
@@ -331,6 +332,7 @@ def begin_run(rt: Runtime, kind: RunKind, note: str = "") -> RunReport:
 
 
 def finish_run(rt: Runtime, report: RunReport) -> RunReport:
+    report.feeds_error = update_feeds(rt.store, rt.config, utcnow())
     report.finished = utcnow()
     if report.run_id is not None:
         with _store_guard(report):

@@ -89,6 +89,8 @@ class RunReport:
     store: str = ""  # the store's name (URL without password), for messages
     health: list[str] = field(default_factory=list)  # alarms raised and recoveries announced
 
+    feeds_error: str | None = None  # feeds_dir could not be rewritten (the store has it all)
+
     @property
     def developments(self) -> list[Development]:
         return [d for s in self.sources for d in s.developments]
@@ -139,6 +141,7 @@ class RunReport:
             f"{self.kind}: {len(self.sources)} source(s), {len(self.failed_sources)} failed; "
             f"{len(self.developments)} development(s); {sent} message(s) sent"
             + (f", {failed} waiting for retry" if failed else "")
+            + (f"; feeds NOT written: {self.feeds_error}" if self.feeds_error else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +152,7 @@ class RunReport:
             "note": self.note,
             "store_error": self.store_failure,
             "health": self.health,
+            "feeds_error": self.feeds_error,
             "sources": [
                 {
                     "source": s.source,

@@ -4,19 +4,22 @@ The package holds one module per kind of state: `db` (opening, migrating, the on
 helper that turns every database error into StoreError), `schema` and `migrations`,
 `observations` (recording what a fetch found, in one transaction), `stories` (finding known
 stories and figure readings), `outbox` (what waits for channels; a component delivery uses),
-and this facade for the rest (sources, HTTP validators, articles, runs). The store finds
+`export` (developments read back for `newswatch developments` and the Atom feeds), and this
+facade for the rest (sources, HTTP validators, articles, runs). The store finds
 candidates and records decisions; it never makes them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 
 from newswatch.models import (
+    Development,
     FigureReading,
     History,
     Known,
@@ -30,6 +33,7 @@ from newswatch.models import (
 )
 from newswatch.shingles import article_shingles
 from newswatch.store.db import MIGRATIONS, Database, insert_ignore
+from newswatch.store.export import recent_developments
 from newswatch.store.health import Health
 from newswatch.store.observations import write_observation
 from newswatch.store.outbox import Outbox
@@ -227,6 +231,13 @@ class Store:
         """Stories of a topic with evidence paragraphs equal to some of `keys` (indexed)."""
         with self.db.read() as conn:
             return sharing_paragraphs(conn, topic, keys)
+
+    def recent_developments(
+        self, since: datetime | None = None, topics: Sequence[str] = (), limit: int | None = None
+    ) -> list[Development]:
+        """Developments newest first, with every outlet carrying them, for export and feeds."""
+        with self.db.read() as conn:
+            return recent_developments(conn, since, topics, limit)
 
     def figure_history(self, topic: str, measure: str, limit: int = 50) -> list[FigureReading]:
         """The latest readings of a measure, newest first."""

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, distinct, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, func, or_, select, update
 
 from newswatch.models import DeliveryMode, Development, OutboxItem
 from newswatch.store.claims import holder_gone, this_holder
@@ -38,7 +38,7 @@ class Outbox:
                 .where(story_sources.c.url != row.url)
                 .order_by(story_sources.c.added, story_sources.c.source)
             ).all()
-        dev = _development_from_row(row)
+        dev = development_from_row(row)
         if not carriers:
             return dev
         names = tuple(dict.fromkeys((*dev.outlets, *(c.source for c in carriers))))
@@ -95,7 +95,8 @@ class Outbox:
     ) -> ColumnElement[bool]:
         """Rows nobody holds: never claimed, lease run out, or held by a process that is gone."""
         holders = conn.execute(
-            select(distinct(outbox.c.claimed_by))
+            select(outbox.c.claimed_by)
+            .distinct()
             .where(outbox.c.channel == channel)
             .where(outbox.c.mode == mode)
             .where(outbox.c.status == "pending")
@@ -178,7 +179,7 @@ class Outbox:
         return {(r[0], r[1]): r[2] for r in rows}
 
 
-def _development_from_row(row: Any) -> Development:
+def development_from_row(row: Any) -> Development:
     return Development(
         fingerprint=row.fingerprint,
         kind=row.kind,

@@ -5,13 +5,18 @@ Also a fast guard that the core (newswatch, parsers) never imports prefect.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
+
+from newswatch.demo import WebhookReceiver
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,12 +61,17 @@ def _artifacts(stack: Stack, run_id: str) -> list[dict[str, Any]]:
     return found
 
 
-def _report(stack: Stack, run: FlowRun, key: str) -> str:
+def _artifact(stack: Stack, run: FlowRun, key: str, kind: str) -> Any:
+    """The data of the run's one artifact under `key`, which must be of type `kind`."""
     assert run.run_id, run.output
-    reports = [a for a in _artifacts(stack, run.run_id) if a["key"] == key]
-    assert len(reports) == 1, reports
-    assert reports[0]["type"] == "markdown"
-    return str(reports[0]["data"])
+    found = [a for a in _artifacts(stack, run.run_id) if a["key"] == key]
+    assert len(found) == 1, found
+    assert found[0]["type"] == kind
+    return found[0]["data"]
+
+
+def _report(stack: Stack, run: FlowRun, key: str) -> str:
+    return str(_artifact(stack, run, key, "markdown"))
 
 
 def _failure(run: FlowRun, stack: Stack) -> str:
@@ -151,6 +161,9 @@ def test_digest_of_an_instant_channel_is_the_same_usage_error_in_process_and_as_
     """One sequencer: `digest --channel <instant channel>` is refused by the pipeline itself, so
     the CLI in-process and the `digest` flow run give the same message and exit 2."""
     config = site_config("digest-instant")
+    data = yaml.safe_load(Path(config).read_text())
+    data["channels"] = [{"name": "desk-chat", "url": "json://127.0.0.1:9/", "topics": ["talks"]}]
+    Path(config).write_text(yaml.safe_dump(data, sort_keys=False))
     outcomes = []
     for env in (_without_api(prefect_server.env), prefect_server.env):
         done = subprocess.run(
@@ -182,3 +195,75 @@ def test_digest_of_an_instant_channel_is_the_same_usage_error_in_process_and_as_
 
 def _without_api(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+
+
+def _table(stack: Stack, run: FlowRun, key: str) -> list[dict[str, Any]]:
+    data = _artifact(stack, run, key, "table")
+    rows: list[dict[str, Any]] = json.loads(data) if isinstance(data, str) else data
+    return rows
+
+
+@pytest.mark.prefect_server
+def test_a_run_leaves_a_table_of_its_developments(
+    worker: Stack, flow_runs: dict[str, FlowRun]
+) -> None:
+    run = flow_runs["window"]
+    assert run.returncode == 0, _failure(run, worker)
+    rows = _table(worker, run, "newswatch-backfill-developments")
+    assert rows and all(r["url"].startswith("http") and r["topic"] and r["kind"] for r in rows)
+    assert {"detected", "title", "outlets", "terms", "similarity", "fingerprint"} <= set(rows[0])
+    assert _table(worker, flow_runs["monitor"], "newswatch-monitor-developments") == []
+
+
+SAVE_SECRET = "import sys; from prefect.blocks.system import Secret; " + (
+    "Secret(value=sys.argv[2]).save(sys.argv[1], overwrite=True)"
+)
+
+
+def _with_channel(config: str, url: str) -> str:
+    data = yaml.safe_load(Path(config).read_text())
+    data["channels"] = [{"name": "desk", "url": url, "topics": [t["name"] for t in data["topics"]]}]
+    Path(config).write_text(yaml.safe_dump(data, sort_keys=False))
+    return config
+
+
+def _newswatch(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "newswatch", *args],
+        cwd=ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.prefect_server
+def test_a_channel_url_takes_its_secret_from_a_prefect_secret_block(
+    prefect_server: Stack, site_config: Callable[[str], str]
+) -> None:
+    secret_path = "hook-3f9c2e-s3cret"
+    with WebhookReceiver() as hook:
+        saved = subprocess.run(
+            [sys.executable, "-c", SAVE_SECRET, "newswatch-test-hook", hook.url + secret_path],
+            env=prefect_server.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert saved.returncode == 0, saved.stderr
+        config = _with_channel(site_config("secret"), "${prefect:secret/newswatch-test-hook}")
+        since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+        done = _newswatch(
+            prefect_server, "backfill", "--since", since, "--notify", "instant", "-c", config
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert hook.messages and {m["path"] for m in hook.messages} == {"/" + secret_path}
+        assert secret_path not in done.stdout + done.stderr
+
+    unknown = _with_channel(site_config("no-secret"), "json://h/${prefect:secret/no-such-block}")
+    for command in (["check"], ["run"]):
+        done = _newswatch(prefect_server, *command, "-c", unknown)
+        assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+        assert "channels[0].url" in done.stderr and "'no-such-block'" in done.stderr
+        assert "no Secret block of that name" in done.stderr

@@ -46,12 +46,19 @@ def _wait_for(lines: queue.Queue[str], needle: str, timeout: float, seen: list[s
     raise AssertionError(f"{needle!r} not printed in {timeout} s:\n{''.join(seen)}")
 
 
-def _deployments(api: str) -> set[str]:
+def _deployments(api: str) -> dict[str, dict[str, object]]:
     req = urllib.request.Request(
         f"{api}/deployments/filter", data=b"{}", headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
-        return {d["name"] for d in json.load(resp)}
+        return {d["name"]: d for d in json.load(resp)}
+
+
+def _version() -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "newswatch", "--version"], capture_output=True, text=True, check=True
+    )
+    return done.stdout.split()[-1]
 
 
 @pytest.mark.prefect_server
@@ -77,12 +84,17 @@ def test_serve_runs_its_own_server_and_stops_on_sigterm(tmp_path: Path) -> None:
             ui = _wait_for(lines, "Prefect UI:", 240, seen).split("Prefect UI:", 1)[1].strip()
             api = ui.rstrip("/") + "/api"
             deadline = time.monotonic() + 120
-            names: set[str] = set()
-            while time.monotonic() < deadline and not {"monitor", "digest", "backfill"} <= names:
+            served: dict[str, dict[str, object]] = {}
+            while time.monotonic() < deadline and not {"monitor", "digest", "backfill"} <= {
+                *served
+            }:
                 with contextlib.suppress(OSError):
-                    names = _deployments(api)
+                    served = _deployments(api)
                 time.sleep(1)
-            assert {"monitor", "digest", "backfill"} <= names, names
+            assert {"monitor", "digest", "backfill"} <= {*served}, served
+            for name, deployment in served.items():  # the project's version, and its tags
+                assert deployment["version"] == _version(), deployment
+                assert set(deployment["tags"]) == {"newswatch", name}, deployment
             assert (tmp_path / "state" / "prefect").is_dir()  # the server's SQLite lives there
         finally:
             proc.send_signal(signal.SIGTERM)

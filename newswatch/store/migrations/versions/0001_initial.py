@@ -1,7 +1,7 @@
 """The schema as first released.
 
-A new store is created from newswatch.schema and stamped with the newest revision; this baseline
-revision therefore has nothing to do. Later revisions alter existing stores step by step.
+A new store is created from newswatch.store.schema and stamped with the newest revision; this
+baseline revision therefore has nothing to do. Later revisions alter existing stores step by step.
 
 Revision ID: 0001
 Revises:
