@@ -39,6 +39,7 @@ STOP_GRACE = 10.0
 PREFECT_HOME = Path("state/prefect")
 RUNNER_POLL = 5.0  # seconds between the runner's looks for due runs (Prefect's default: 10)
 LATE_GRACE = timedelta(minutes=2)  # a scheduled run this late on start was missed
+ON_START = "on-start"  # the tag of the monitor runs serve starts at once
 
 
 @dataclass
@@ -303,6 +304,10 @@ def end_stale_runs(deployment_ids: list[UUID], why: str) -> list[str]:
     from prefect.states import Cancelled, Crashed
 
     in_flight = {StateType.PENDING, StateType.RUNNING, StateType.CANCELLING}
+
+    def ours(run: Any) -> bool:  # scheduled by the deployment's schedule, or by start_now
+        return bool(run.auto_scheduled or ON_START in (run.tags or []))
+
     wanted = FlowRunFilterStateType(any_=[*in_flight, StateType.SCHEDULED])
     late = datetime.now(UTC) - LATE_GRACE
     done = []
@@ -318,7 +323,7 @@ def end_stale_runs(deployment_ids: list[UUID], why: str) -> list[str]:
             new: State[Any]
             if run.state.type in in_flight:
                 new = Crashed(message=f"{why}: this run was {run.state.name} when serve stopped")
-            elif run.auto_scheduled and run.expected_start_time and run.expected_start_time < late:
+            elif ours(run) and run.expected_start_time and run.expected_start_time < late:
                 new = Cancelled(message=f"{why}: missed while nothing served it")
             else:
                 continue
@@ -334,7 +339,7 @@ def start_now(deployment_ids: list[UUID]) -> list[str]:
     lines = []
     with get_client(sync_client=True) as client:
         for deployment_id in deployment_ids:
-            run = client.create_flow_run_from_deployment(deployment_id, tags=["on-start"])
+            run = client.create_flow_run_from_deployment(deployment_id, tags=[ON_START])
             lines.append(f"first monitor run {run.name} started now")
     return lines
 
