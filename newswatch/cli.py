@@ -22,6 +22,7 @@ from newswatch.config import (
     load_config,
 )
 from newswatch.errors import ConfigError, NewswatchError, UsageError
+from newswatch.inert import printable
 from newswatch.models import Config
 from newswatch.report import RunReport, SourceReport
 
@@ -111,11 +112,18 @@ def _prefect_api() -> bool:
 
 
 def _print_source(rep: SourceReport) -> None:
-    console.print(f"  {rep.line()}", markup=False)
+    console.print(f"  {printable(rep.line(), 2000)}", markup=False)
     for err in rep.item_errors[:5]:
-        console.print(f"    ! {err}", markup=False)
+        console.print(f"    ! {printable(err, 2000)}", markup=False)
     for d in rep.developments:
-        console.print(f"    + [{d.topic}] {d.kind}: {d.title} <{d.url}>", markup=False)
+        console.print(
+            f"    + [{d.topic}] {d.kind}: {_shown(d.title)} <{_shown(d.url)}>", markup=False
+        )
+
+
+def _shown(text: str) -> str:
+    """Page text as the terminal may show it: no controls, bidi overrides or zero-width marks."""
+    return printable(text, 300)
 
 
 def _flow_report(state: Any) -> RunReport | None:
@@ -232,7 +240,7 @@ def _readonly_store(url: str, scratch: str) -> str:
 
 
 def _print_check(rep: SourceReport) -> None:
-    line = rep.line().replace("; baseline recorded, no alerts", "")
+    line = printable(rep.line(), 2000).replace("; baseline recorded, no alerts", "")
     if rep.baseline:
         line += "; first cycle would be its baseline: matches below are recorded, not sent"
     console.print(f"  {line}", markup=False)
@@ -240,7 +248,7 @@ def _print_check(rep: SourceReport) -> None:
     for d in rep.developments:
         r = d.reason
         console.print(
-            f"    {verb} [{d.topic}] {d.kind}: {d.title} <{d.url}>\n"
+            f"    {verb} [{d.topic}] {d.kind}: {_shown(d.title)} <{_shown(d.url)}>\n"
             f"      why: terms {', '.join(d.terms)}; nearest known story: "
             f"{r.get('nearest') or 'none'} (similarity {r.get('similarity') or 0}); "
             f"sources: {', '.join(d.outlets)}",

@@ -340,14 +340,14 @@ def _source(item: object, key: str, defaults: FetchSettings, seen: set[str], ctx
     return Source(name, kind, url, _settings(m, defaults, key, ctx), links)
 
 
-def _terms(value: object, key: str, ctx: _Ctx, *, required: bool) -> tuple[str, ...]:
+def _terms(value: object, key: str, ctx: _Ctx, *, required: bool, topic: str) -> tuple[str, ...]:
     terms = []
     for i, term in enumerate(_list(value, key, ctx, required=required)):
         text = _string(term, f"{key}[{i}]", ctx)
         try:
             check_term(text)
         except ValueError as exc:
-            raise ctx.error(f"{key}[{i}]", str(exc)) from None
+            raise ctx.error(f"{key}[{i}]", f"topic '{topic}', term {text}: {exc}") from None
         terms.append(text)
     return tuple(terms)
 
@@ -377,9 +377,9 @@ def _topic(item: object, key: str, seen: set[str], ctx: _Ctx) -> Topic:
         raise ctx.error(f"{key}.any", "missing: a topic needs `any` terms (one must occur)")
     return Topic(
         name=name,
-        any=_terms(m["any"], f"{key}.any", ctx, required=True),
-        all=_terms(m.get("all"), f"{key}.all", ctx, required=False),
-        none=_terms(m.get("none"), f"{key}.none", ctx, required=False),
+        any=_terms(m["any"], f"{key}.any", ctx, required=True, topic=name),
+        all=_terms(m.get("all"), f"{key}.all", ctx, required=False, topic=name),
+        none=_terms(m.get("none"), f"{key}.none", ctx, required=False, topic=name),
         measures=_measures(m.get("measures"), f"{key}.measures", ctx),
     )
 

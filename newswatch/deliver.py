@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import apprise
-
 from newswatch.errors import DeliveryError
 from newswatch.models import Channel, ChannelResult, DeliveryMode, OutboxItem
-from newswatch.render import Message, render_digest, render_instant
+from newswatch.render import Message, render_digest, render_health, render_instant
+from newswatch.services import SERVICES, Service, adapted, scheme, service_for
 from newswatch.store.health import Health
 from newswatch.store.outbox import Outbox
 
@@ -36,8 +34,32 @@ def backoff(attempts: int) -> timedelta:
     return min(delay, BACKOFF_MAX)
 
 
+def channel_service(channel: Channel) -> Service:
+    """The service family of a channel, checked against its apprise plugin: the format the plugin
+    will really send (a `?format=` in the URL can change it) and the plugin's own limits."""
+    import apprise  # only a run with something to send pays for loading every plugin
+    from apprise.plugins.base import NotifyBase
+
+    base = service_for(channel.url)
+    ap = apprise.Apprise()
+    if not ap.add(channel.url):
+        return base
+    plugin = ap[0]
+    resolved = plugin.resolve_format(base.format)
+    declared = int(plugin.body_maxlen)  # apprise's generic default is no limit of the service's
+    return adapted(
+        base,
+        str(getattr(resolved, "value", resolved)),
+        title_maxlen=int(plugin.title_maxlen),
+        body_maxlen=0 if declared == NotifyBase.body_maxlen else declared,
+        known=scheme(channel.url) in SERVICES,
+    )
+
+
 def apprise_send(channel: Channel, message: Message) -> None:
     """Send one message through apprise; DeliveryError (with a secret-free text) if refused."""
+    import apprise  # only a run with something to send pays for loading every plugin
+
     ap = apprise.Apprise()
     if not ap.add(channel.url):
         raise DeliveryError("apprise does not accept this channel URL (check its scheme and form)")
@@ -50,7 +72,7 @@ def apprise_send(channel: Channel, message: Message) -> None:
     try:
         result = ap.notify(
             body=message.body,
-            title=message.title,
+            title=message.field_title,
             body_format=message.body_format,
             timeout=NOTIFY_TIMEOUT,
             log_callback=collect,
@@ -92,9 +114,10 @@ def deliver_instant(
         if _waiting(outbox, result, now):
             continue
         items = outbox.claim_due(channel.name, "instant", now, LEASE)
+        service = channel_service(channel) if items else service_for(channel.url)
         for i, item in enumerate(items):
             dev = outbox.development(item.development_id)
-            message = render_instant(dev, email=channel.is_email)
+            message = render_instant(dev, service)
             error = _refusal(send, channel, message)
             if error is None:
                 outbox.mark_sent([item], now)  # per row, so a crash re-sends at most one message
@@ -137,7 +160,7 @@ def deliver_digests(
         if items:
             devs = [outbox.development(i.development_id) for i in items]
             message = render_digest(
-                devs, email=channel.is_email, label=label or channel.digest or mode
+                devs, channel_service(channel), label=label or channel.digest or mode
             )
             error = _refusal(send, channel, message)
             if error is None:
@@ -180,13 +203,9 @@ def deliver_health(
         result = ChannelResult(channel.name, "health")
         results.append(result)
         notices = health.claim_due(channel.name, now, LEASE)
+        service = channel_service(channel) if notices else service_for(channel.url)
         for i, notice in enumerate(notices):
-            message = (
-                Message(notice.title, f"<p>{html.escape(notice.body)}</p>", "html")
-                if channel.is_email
-                else Message(notice.title, notice.body, "text")
-            )
-            error = _refusal(send, channel, message)
+            error = _refusal(send, channel, render_health(notice.title, notice.body, service))
             if error is None:
                 health.mark_sent(notice, now)
                 result.sent += 1

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-from newswatch.matching import Term
+from newswatch.matching import LinearRegex, Term
 from newswatch.numbers import (
     MAX_CHARS,
     NUMBER_WORDS,
@@ -72,14 +72,15 @@ class Figure:
 class _CueTerm:
     text: str  # as the config spells it
     lowered: re.Pattern[str] | None  # word and phrase terms, searched in the lowercased sentence
-    anycase: re.Pattern[str]  # /regex/ terms, and any term when lowercasing moves offsets
+    anycase: re.Pattern[str] | LinearRegex  # /regex/ terms, or when lowercasing moves offsets
 
     @classmethod
     def build(cls, cue: str) -> _CueTerm:
         # matching.py owns the term syntax; cues follow it exactly.
         term = Term.build(cue)
-        fast = term.pattern if term.on_lowered else None
-        return cls(term.text, fast, re.compile(term.pattern.pattern, re.IGNORECASE))
+        if isinstance(term.pattern, LinearRegex):
+            return cls(term.text, None, term.pattern)
+        return cls(term.text, term.pattern, re.compile(term.pattern.pattern, re.IGNORECASE))
 
     def spans(self, text: str, low: str) -> list[tuple[int, int]]:
         if self.lowered is not None and len(low) == len(text):  # lowered ~5x faster (measured)

@@ -6,17 +6,21 @@ Term syntax (SPEC 2), checked by the config loader through :func:`check_term`:
 - ``*`` at the end of a word matches any word ending: ``negotiat*`` matches "negotiations";
 - several words match as a phrase, with any run of whitespace (including no-break spaces)
   between them;
-- ``/…/`` is a Python regular expression searched case-insensitively, as written: it gets no
-  word boundaries of its own (add ``\\b`` where you need them; ``(?-i:…)`` makes a part
-  case-sensitive);
+- ``/…/`` is an RE2 regular expression searched case-insensitively, as written, in time linear
+  in the text: it gets no word boundaries of its own (add ``\\b`` where you need them;
+  ``(?-i:…)`` makes a part case-sensitive). RE2 has no backreferences or lookarounds (such a
+  term is refused), and its ``\\w``, ``\\b`` and ``\\d`` are ASCII (``\\pL`` is any letter);
 - straight and curly apostrophes are the same character: ``Russia's`` matches "Russia’s".
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import re2
 
 from newswatch.models import Match, Topic
 
@@ -63,17 +67,50 @@ def _phrase_source(text: str) -> str:
     return body + (r"\b" if text.endswith("*") or _WORD_CHAR.match(text[-1]) else "")
 
 
-def _regex_source(text: str) -> str:
+class LinearRegex:
+    """A ``/…/`` term run by RE2, whose search time is linear in the text (no catastrophic
+    backtracking), case-insensitive unless the pattern says ``(?-i:…)``."""
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        options = re2.Options()
+        options.case_sensitive = False
+        options.log_errors = False  # the reason goes into our ValueError, not to stderr
+        try:
+            self._compiled = re2.compile(pattern, options)
+        except re2.error as exc:
+            raise ValueError(_re2_problem(exc)) from None
+        self.pattern = pattern
+
+    def search(self, text: str, /) -> object | None:
+        found: object | None = self._compiled.search(text)
+        return found
+
+    def finditer(self, text: str, /) -> Iterator[Any]:
+        """RE2 matches; their ``span()`` counts characters, as ``re`` does."""
+        return iter(self._compiled.finditer(text))
+
+
+def _re2_problem(exc: Exception) -> str:
+    detail = exc.args[0] if exc.args else exc
+    detail = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+    return (
+        f"{detail} (RE2 syntax: no backreferences or lookarounds, which cannot run in linear time)"
+    )
+
+
+def _regex(text: str) -> LinearRegex:
     body = text[1:-1]
     if not body:
         raise ValueError("an empty regular expression // matches anything")
     try:
-        compiled = re.compile(body, re.IGNORECASE)
-    except re.error as exc:
+        compiled = LinearRegex(body)
+    except ValueError as exc:
         raise ValueError(f"invalid regular expression {text}: {exc}") from None
     if compiled.search("") is not None:
         raise ValueError(f"regular expression {text} matches empty text, so it matches anything")
-    return body
+    return compiled
 
 
 def check_term(term: str) -> None:
@@ -84,7 +121,9 @@ def check_term(term: str) -> None:
 @dataclass(frozen=True, slots=True)
 class Term:
     text: str  # as the config spells it
-    pattern: re.Pattern[str]
+    pattern: (
+        re.Pattern[str] | LinearRegex
+    )  # re.Pattern for words and phrases, LinearRegex for /…/ terms
     on_lowered: bool  # word and phrase terms search lowercased text; /regex/ terms the original
 
     @classmethod
@@ -93,7 +132,7 @@ class Term:
         if not text:
             raise ValueError("a term cannot be empty")
         if _is_regex_term(text):
-            return cls(text, re.compile(_regex_source(text), re.IGNORECASE), False)
+            return cls(text, _regex(text), False)
         return cls(text, re.compile(_phrase_source(text)), True)
 
     def occurs(self, text: str, lowered: str) -> bool:
@@ -108,12 +147,12 @@ class _TermSet:
     # Word and phrase terms share one alternation over lowercased text; regex terms stay
     # separate because their groups, backreferences and inline flags would clash in it.
     words: re.Pattern[str] | None
-    regexes: tuple[re.Pattern[str], ...]
+    regexes: tuple[re.Pattern[str] | LinearRegex, ...]
 
     @classmethod
     def build(cls, terms: Iterable[str]) -> _TermSet:
         built = tuple(Term.build(t) for t in dict.fromkeys(t.strip() for t in terms))
-        words = [f"(?:{t.pattern.pattern})" for t in built if t.on_lowered]
+        words = [f"(?:{t.pattern.pattern})" for t in built if isinstance(t.pattern, re.Pattern)]
         combined = re.compile("|".join(words)) if words else None
         return cls(built, combined, tuple(t.pattern for t in built if not t.on_lowered))
 

@@ -114,6 +114,8 @@ ERRORS = [
     ("topics[0].any[1]", "invalid regular expression", top("any: [talks, '/export (ban/']")),
     ("topics[0].any[0]", "empty regular expression", top("any: ['//']")),
     ("topics[0].any[0]", "matches empty text", top("any: ['/x*/']")),
+    ("topics[0].any[1]", "topic 'talks', term /(a)\\1/: ", top("any: [talks, '/(a)\\1/']")),
+    ("topics[0].all[0]", "term /Ukrain(?=e)/: ", top("any: [talks]", "all: ['/Ukrain(?=e)/']")),
     ("topics[0].any[1]", "only allowed at the end", top("any: [talks, 'neg*tiate']")),
     ("topics[0].none[0]", "only allowed at the end", top("any: [talks]", "none: ['*']")),
     ("topics[0].none[0]", "boolean", top("any: [talks]", "none: [no]")),
@@ -506,3 +508,15 @@ def test_health_budget_and_alarm_keys(tmp_path: Path) -> None:
     no_topics = GOOD + "channels:\n  - name: c\n    url: json://x.example.org/\n"
     with pytest.raises(ConfigError, match="topics"):
         load_config(write(tmp_path, no_topics), env={})
+
+
+def test_check_refuses_a_term_re2_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from newswatch.cli import main
+
+    path = tmp_path / "newswatch.yaml"
+    path.write_text(top("any: [talks, '/(\\w+)\\s+\\1/']"))
+    assert main(["check", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "topics[0].any[1]" in err and "topic 'talks', term /(\\w+)\\s+\\1/" in err

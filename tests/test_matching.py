@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from newswatch.matching import (
@@ -196,7 +198,7 @@ def test_evidence_sentences_limit_and_order() -> None:
         "/(unclosed/",
         "/x*/",
         "/|a/",
-        "/(?P<n>a)(?P<n>b)/",
+        "/(a)\\1/",
     ],
 )
 def test_bad_terms_raise_value_error(term: str) -> None:
@@ -206,10 +208,36 @@ def test_bad_terms_raise_value_error(term: str) -> None:
         compile_topics([Topic(name="t", any=(term,))])
 
 
-def test_regex_terms_keep_their_own_groups_and_backreferences() -> None:
-    ct = compile_topics([Topic(name="t", any=("/(?P<w>\\w+) (?P=w)/", "/(\\w+)-\\1/", "talks"))])[0]
-    [match] = match_topics([ct], "", ["they said no no", "bye-bye"])
-    assert match.terms == ("/(?P<w>\\w+) (?P=w)/", "/(\\w+)-\\1/")
+def test_regex_terms_keep_their_own_groups() -> None:
+    ct = compile_topics([Topic(name="t", any=("/(?P<w>\\w+)-(ban|deal)/", "/(a|b)c/", "talks"))])[0]
+    [match] = match_topics([ct], "", ["an export-ban", "abc"])
+    assert match.terms == ("/(?P<w>\\w+)-(ban|deal)/", "/(a|b)c/")
+
+
+@pytest.mark.parametrize(
+    "term", ["/(a)\\1/", "/(?P<w>\\w+) (?P=w)/", "/talks(?=\\s)/", "/(?<!trade )talks/", "/x(?!y)/"]
+)
+def test_terms_re2_cannot_run_in_linear_time_are_refused(term: str) -> None:
+    with pytest.raises(ValueError, match="RE2 syntax: no backreferences or lookarounds"):
+        check_term(term)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("/(a+)+$/", "a" * 48 + "!"),
+        ("/(\\w+\\s*)+ceasefire/", "the delegation said that they want the talks x"),
+        ("/(x+x+)+y/", "x" * 5000),
+    ],
+)
+def test_regex_terms_run_in_linear_time(term: str, text: str) -> None:
+    # Each of these takes minutes or longer with a backtracking engine (issue 7).
+    ct = compile_topics([Topic(name="t", any=(term,))])[0]
+    started = time.monotonic()
+    for _ in range(100):
+        assert match_topics([ct], text, [text] * 10) == []
+    assert time.monotonic() - started < 10.0  # generous: RE2 needs milliseconds
 
 
 # Each row is the expected sentences joined by " | "; the input joins them with one space.

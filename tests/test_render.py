@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from newswatch.models import Development
-from newswatch.render import md_escape, render_digest, render_instant, safe_link
+from newswatch.render import EMAIL, md_escape, render_digest, render_instant, safe_link
+from newswatch.services import service_for
 
 NOW = datetime(2022, 2, 28, 14, 5, tzinfo=UTC)
+MD = service_for("mmost://localhost/token")  # a CommonMark chat
 
 
 def dev(
@@ -44,16 +46,16 @@ def dev(
     ],
 )
 def test_markdown_body_escapes_page_text(hostile: str) -> None:
-    body = render_instant(dev(title=hostile, text=(hostile,)), email=False).body
+    body = render_instant(dev(title=hostile, text=(hostile,)), service=MD).body
     quoted = [line[2:] for line in body.splitlines() if line.startswith("> ")]
     headline = body.splitlines()[0].split(":** ", 1)[1]
     for page_text in [*quoted, headline]:
         unescaped = re.sub(r"\\.", "", page_text)  # drop every backslash-escaped character
-        assert not set(unescaped) & set("[]()*_`#<>{}!"), page_text
+        assert not set(unescaped) & set("[]*_`<>"), page_text
 
 
 def test_markdown_escape_roundtrip_has_no_live_link() -> None:
-    assert md_escape("[x](http://a)") == r"\[x\]\(http://a\)"
+    assert md_escape("[x](http://a)") == "\\[x\\](http\u2236//a)"
 
 
 @pytest.mark.parametrize(
@@ -61,10 +63,12 @@ def test_markdown_escape_roundtrip_has_no_live_link() -> None:
     ["<script>alert(1)</script>", '<a href="javascript:x">y</a>', "<img src=x onerror=alert(1)>"],
 )
 def test_html_body_escapes_page_text(hostile: str) -> None:
-    msg = render_instant(dev(title=hostile, text=(hostile,)), email=True)
+    msg = render_instant(dev(title=hostile, text=(hostile,)), service=EMAIL)
     assert msg.body_format == "html"
     assert (
-        "<script>" not in msg.body and "<img" not in msg.body and 'href="javascript' not in msg.body
+        "<script>" not in msg.body
+        and "<img" not in msg.body
+        and '<a href="javascript' not in msg.body
     )
     assert "&lt;" in msg.body
 
@@ -85,7 +89,7 @@ def test_safe_link(url: str, ok: bool) -> None:
 
 
 def test_subject_is_one_line_and_capped() -> None:
-    msg = render_instant(dev(title="a\nb" * 500), email=True)
+    msg = render_instant(dev(title="a\nb" * 500), service=EMAIL)
     assert "\n" not in msg.title and len(msg.title) <= 200
 
 
@@ -95,10 +99,10 @@ def test_digest_groups_by_topic_in_order() -> None:
         dev(topic="refugees", title="Half a million fled"),
         dev(topic="talks", title="Second round"),
     ]
-    msg = render_digest(devs, email=False, label="daily 08:00")
+    msg = render_digest(devs, MD, label="daily 08:00")
     assert msg.body.index("talks (2)") < msg.body.index("refugees (1)")
     assert "3 developments" in msg.title
-    html = render_digest(devs, email=True, label="hourly").body
+    html = render_digest(devs, EMAIL, label="hourly").body
     assert html.count("<h2>") == 2
 
 
@@ -107,9 +111,9 @@ def test_every_outlet_is_linked_and_escaped() -> None:
         outlets=("harbour", "wire"),
         links=(("wire", "https://w.example/b?x=1"), ("evil", "javascript:x")),
     )
-    chat = render_instant(d, email=False).body
+    chat = render_instant(d, service=MD).body
     assert "also wire: <https://w.example/b?x=1>" in chat and "javascript" not in chat
-    mail = render_instant(d, email=True).body
+    mail = render_instant(d, service=EMAIL).body
     assert 'href="https://w.example/b?x=1"' in mail and "javascript" not in mail
 
 
@@ -129,5 +133,28 @@ def test_figure_change_line_stands_out() -> None:
             ]
         },
     )
-    assert "> **fled: more than 500,000 → about 660,000**" in render_instant(d, email=False).body
-    assert "<b>fled: more than 500,000 → about 660,000</b>" in render_instant(d, email=True).body
+    assert "> **fled: more than 500,000 → about 660,000**" in render_instant(d, service=MD).body
+    assert "<b>fled: more than 500,000 → about 660,000</b>" in render_instant(d, service=EMAIL).body
+
+
+INVISIBLE = [chr(c) for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)]] + [
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    *map(chr, range(0x200B, 0x200E)),
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\U000e0041",
+]
+
+
+@pytest.mark.parametrize("char", INVISIBLE, ids=[f"U+{ord(c):04X}" for c in INVISIBLE])
+def test_controls_bidi_and_zero_width_characters_never_reach_a_message(char: str) -> None:
+    headline = f"Talks{char}resume{char}"
+    for service in (MD, EMAIL, service_for("slack://a/b/c"), service_for("json://h")):
+        msg = render_instant(dev(title=headline, text=(headline,), outlets=(headline,)), service)
+        assert char not in msg.title and char not in msg.body.replace("\n", "")
+        assert "Talks" in msg.title and "resume" in msg.title

@@ -298,3 +298,23 @@ def test_every_read_and_write_failure_is_a_store_error_naming_the_store(tmp_path
         with pytest.raises(StoreError, match="broken.db"):
             call()
     s.close()
+
+
+def test_a_store_at_the_newest_revision_opens_without_alembic(tmp_path: Path) -> None:
+    """The version check that every run makes is one read; alembic loads only to migrate."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path}/nw.db"
+    Store.open(url).close()  # created and stamped at the newest revision
+    code = (
+        "import sys; from newswatch.store import Store; "
+        f"Store.open({url!r}).close(); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False", done.stderr
+    from newswatch.store.db import head_revision
+
+    with Store.open(url).db.engine.connect() as conn:
+        (version,) = conn.exec_driver_sql("SELECT version_num FROM alembic_version").one()
+    assert version == head_revision()

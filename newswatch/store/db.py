@@ -8,8 +8,10 @@ never the whole run with a raw SQLAlchemy traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +56,13 @@ class Database:
             raise StoreError(f"cannot open store {safe_url(url)}: {exc}") from exc
 
     def migrate(self) -> None:
-        """Create a new store at the newest schema, or bring an existing one up to it."""
+        """Create a new store at the newest schema, or bring an existing one up to it.
+
+        A store already at the newest revision (every run but the first after an upgrade) is
+        recognised by one read of its version table, without loading alembic at all.
+        """
+        if self.at_head():
+            return
         from alembic import command
         from alembic.config import Config as AlembicConfig
 
@@ -71,6 +79,15 @@ class Database:
                 command.stamp(cfg, "head")
             else:
                 command.upgrade(cfg, "head")
+
+    def at_head(self) -> bool:
+        """True when the store's alembic version is the newest revision of `MIGRATIONS`."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        except SQLAlchemyError:
+            return False  # a new store, or one from before versioning: let alembic decide
+        return [r[0] for r in rows] == [head_revision()]
 
     def close(self) -> None:
         self.engine.dispose()
@@ -99,6 +116,23 @@ class Database:
             raise StoreError(
                 f"store {self.name}: {what} failed: {exc.__class__.__name__}: {_first_line(exc)}"
             ) from exc
+
+
+_REVISION = re.compile(r"^(down_)?revision\s*=\s*['\"]([^'\"]*)['\"]", re.M)
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The one revision no other migration revises (read from the scripts, as alembic would)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in Path(MIGRATIONS, "versions").glob("*.py"):
+        for down, value in _REVISION.findall(script.read_text(encoding="utf-8")):
+            (revised if down else revisions).add(value)
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise StoreError(f"the store migrations in {MIGRATIONS} have {len(heads)} heads: {heads}")
+    return heads.pop()
 
 
 def insert_ignore(
