@@ -10,6 +10,7 @@ import time
 BENCHMARKS = [  # (label, module, what it measures, arguments)
     ("extraction", "extraction", "article extraction F1 and pages/s vs trafilatura", []),
     ("cycle", "cycle_cost", "a whole `newswatch run` vs a plain script, first and idle", []),
+    ("dates", "dates", "published-date accuracy and time per page vs htmldate", []),
     ("similarity", "similarity_speed", "shingle, novelty and MinHash cost vs baselines", []),
     ("lsh", "lsh_scaling", "story lookup cost as history grows, LSH vs a full scan", []),
     ("alerts-dev", "alerts_eval", "alert precision/recall, development set (tuned on)", []),

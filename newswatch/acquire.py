@@ -11,10 +11,9 @@ from urllib.parse import urldefrag
 
 from newswatch.fetch import Fetcher
 from newswatch.models import FetchResult, Item, Observation, Source, Validators
-from parsers.articles import parse_article
+from newswatch.parsing import InProcess
 from parsers.feeds import parse_feed
 from parsers.listings import parse_listing
-from parsers.pages import parse_page
 from parsers.sitemaps import parse_sitemap
 
 MAX_CHILD_SITEMAPS = 10  # of a sitemap index, the first ones (news indexes list newest first)
@@ -86,14 +85,19 @@ def _sitemap_items(source: Source, result: FetchResult, get: Getter) -> list[Ite
     return [Item(normalise_url(e.url), e.title, e.published or e.lastmod) for e in entries]
 
 
-def observe(source: Source, url: str, get: Getter) -> Observation | None:
+IN_PROCESS = InProcess()
+
+
+def observe(
+    source: Source, url: str, get: Getter, parsing: InProcess = IN_PROCESS
+) -> Observation | None:
     """Fetch and parse one article (or the page of a `page` source); None when not modified."""
     found_on = None if source.kind == "page" else source.url
     result = get(url, found_on)
     if result.not_modified:
         return None
     if source.kind == "page":
-        page = parse_page(result.content, result.final_url or url)
+        page = parsing.page(result.content, result.final_url or url)
         return Observation(
             source=source.name,
             url=url,
@@ -108,7 +112,7 @@ def observe(source: Source, url: str, get: Getter) -> Observation | None:
             canonical_url=page.canonical_url,
             language=page.language,
         )
-    article = parse_article(result.content, result.final_url or url)
+    article = parsing.article(result.content, result.final_url or url)
     return Observation(
         source=source.name,
         url=url,

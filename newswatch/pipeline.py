@@ -50,6 +50,7 @@ from newswatch.models import (
     Validators,
 )
 from newswatch.novelty import unchanged
+from newswatch.parsing import InProcess, parsing_for_this_machine
 from newswatch.report import RunReport, SourceReport
 from newswatch.store import Store
 from newswatch.timespec import digest_due_at, parse_window
@@ -73,15 +74,18 @@ class Runtime:
     store: Store
     fetcher: Fetcher
     rules: Rules
+    parsing: InProcess = field(default_factory=InProcess)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, config: Config, store_url: str | None = None) -> Runtime:
         store = Store.open(store_url or config.store)
         fetcher = Fetcher(user_agent=config.defaults.user_agent)
-        return cls(config, store, fetcher, Rules.build(config.topics))
+        rules = Rules.build(config.topics)
+        return cls(config, store, fetcher, rules, parsing_for_this_machine())
 
     def close(self) -> None:
+        self.parsing.close()
         self.fetcher.close()
         self.store.close()
 
@@ -503,7 +507,7 @@ def _sort_key(item: Item) -> datetime:
 def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) -> bool:
     """Fetch, detect and record one item; False when the source's budget ran out meanwhile."""
     try:
-        obs = observe(job.source, url, job.get)
+        obs = observe(job.source, url, job.get, rt.parsing)
     except BudgetSpent:
         return False
     except (FetchError, ParseError) as exc:

@@ -12,6 +12,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import lxml.html
 from lxml import etree
 
+from parsers.decoding import decode_html
+
 _URL_STRIP = "".join(chr(c) for c in range(0x21))  # C0 controls and space, as browsers strip
 _URL_DROP = re.compile(r"[\t\n\r]")
 _MAX_URL = 4096
@@ -181,9 +183,6 @@ def html_text(markup: str | bytes | bytearray) -> str:
     """An HTML document as text, its bytes decoded the way a browser would without HTTP headers."""
     if isinstance(markup, str):
         return markup
-    # Imported here: articles pulls in trafilatura, which only article extraction needs.
-    from parsers.articles import decode_html
-
     return decode_html(markup)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -19,6 +20,8 @@ _ANCHORS = etree.XPath("//a")
 _STANDFIRST_HOLDERS = etree.XPath("//h2|//h3|//h4|//h5|//h6|//header//p")
 _NON_WORD = re.compile(r"\W+")
 _URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
+# A labelled or bracketed link between paragraphs ("SEE MORE: ...", "[Related: ...]") is a promo.
+_LINK_PROMO = re.compile(r"^\s*[\[(]|^\s*[^\W\d_][\w' ]{0,24}:\s")
 _BULLET = re.compile(r"^[-•*▪►]\s+")
 _TAG = re.compile(r"<[^<>]{0,500}>")
 
@@ -26,7 +29,8 @@ _TAG = re.compile(r"<[^<>]{0,500}>")
 _MAX_TAIL = 6
 _MAX_PROMO = 300
 _PROMO = re.compile(
-    r"[\w.+-]+@[\w-]+\.[\w.-]+|\bfollow (?:him|her|them|me|us)\b|\bclick here\b"
+    r"[\w.+-]+@[\w-]+\.[\w.-]+|^(?:you can |please )?follow (?:him|her|them|me|us)\b"
+    r"|\bclick here (?:to|for)\b|^click here\b"
     r"|(?:^|[.!?]\s+)(?:please )?subscribe\b|\b(?:in|to) your inbox\b"
     r"|(?:^|[.!?]\s+)(?:sign up|get|join|receive)\b.{0,40}\bnewsletters?\b"
     r"|\b(?:may|might|will|can) (?:earn|get|receive|make) (?:a )?(?:small )?(?:commission|share"
@@ -35,6 +39,13 @@ _PROMO = re.compile(
     r"|^follow\b.{0,60}\b(?:on|at) (?:facebook|twitter|x|instagram|telegram|linkedin|youtube)\b"
     r"|^(?:abonnieren sie|abonnez-vous|suscríbete|iscriviti|assine|подпишитесь|підпишіться)\b",
     re.IGNORECASE,
+)
+# Where the prose scan looks: paragraphs, minus those in comments, asides and navigation.
+_PROSE_HOLDERS = etree.XPath("//body//p")
+_NOT_ARTICLE_TAGS = frozenset(("nav", "aside", "footer", "form", "header"))
+# Class and id words of the page furniture around an article (shared with the date readers).
+FURNITURE_MARKS = re.compile(
+    r"comment|related|sidebar|widget|footer|teaser|promo|recommend", re.IGNORECASE
 )
 # Twin containers continuing a body cut up by adverts (see ``continuation``).
 _PARAGRAPHS = etree.XPath(".//p")
@@ -58,15 +69,19 @@ def improve_body(
     title: str = "",
     standfirst: str = "",
     jsonld_body: str = "",
+    url: str | None = None,
 ) -> list[str]:
     """Clean an extractor's lines into body paragraphs, falling back on JSON-LD ``articleBody``.
 
     ``standfirst`` is the page's description: when the body opens with it as a heading (a dek
-    set under the headline) it is not body text.
+    set under the headline) it is not body text. ``url`` tells the site's own links (teasers
+    for its other stories) from the sources an author cites.
     """
-    lines = [_BULLET.sub("", line.strip()) for line in lines]
+    lines = [_BULLET.sub("", line.strip()) for line in lines if line.strip()]
+    lines = [line for line in lines if not _URL_ONLY.match(line)]
     linked = link_lines(tree, {_squeeze(line) for line in lines})
-    kept = [line for line in lines if not _URL_ONLY.match(line) and _squeeze(line) not in linked]
+    cited = _cited_elsewhere(tree, _lone_links(lines, linked), url)
+    kept = [line for line in lines if _squeeze(line) not in linked - cited]
     paragraphs = clean_paragraphs(kept, repeat_below=_SHORT_REPEAT)
     extra = continuation(tree, paragraphs)
     if extra:
@@ -77,6 +92,51 @@ def improve_body(
     if sum(map(len, paragraphs)) < _MIN_BODY < sum(map(len, fallback)):
         return fallback
     return paragraphs
+
+
+def _lone_links(lines: list[str], linked: set[str]) -> set[str]:
+    """The link-text lines set alone between lines of prose, neither in a run of links (related
+    stories, tag lists) nor at either end of the body, nor labelled or shouted like a promo."""
+    is_link = [_squeeze(line) in linked for line in lines]
+    lone: set[str] = set()
+    for i, line in enumerate(lines):
+        before = is_link[i - 1] if i > 0 else True
+        after = is_link[i + 1] if i + 1 < len(lines) else True
+        if is_link[i] and not (before or after or _LINK_PROMO.match(line) or _shouted(line)):
+            lone.add(_squeeze(line))
+    return lone
+
+
+def _cited_elsewhere(tree: HtmlElement, keys: set[str], url: str | None) -> set[str]:
+    """Those of ``keys`` whose block links only to other sites: a source the author cites
+    ("The generation we love to dump on" under a post about it) is the author's text, where a
+    link to the site's own story is a teaser."""
+    if not keys:
+        return set()
+    host = _host(url or "")
+    cited: set[str] = set()
+    for el in _BLOCKS(tree):
+        text = short_text(el, _MAX_LINK_BLOCK)
+        key = _squeeze(text) if text else ""
+        if key in keys:
+            anchors = [*el.iter("a"), *el.iterancestors("a")]
+            if anchors and all(_host(a.get("href") or "") not in ("", host) for a in anchors):
+                cited.add(key)
+    return cited
+
+
+def _host(url: str) -> str:
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def _shouted(line: str) -> bool:
+    """All capitals: a teaser for another story, not the author's sentence."""
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
 
 
 def _has_prose(paragraphs: list[str]) -> bool:
@@ -130,7 +190,18 @@ def short_text(el: HtmlElement, limit: int) -> str | None:
 
 
 def _covered(line: str, anchors: set[str]) -> int:
-    return sum(_word_len(a) for a in anchors if a in line)
+    """How many letters and digits of ``line`` lie inside link texts, each counted once however
+    many links (or nested link texts, "White House" in "the White House said") cover it."""
+    hits = [anchor for anchor in anchors if anchor in line]
+    if len(hits) < 2:
+        return sum(map(_word_len, hits))
+    covered = bytearray(len(line))
+    for anchor in hits:
+        start = line.find(anchor)
+        while start >= 0:
+            covered[start : start + len(anchor)] = b"\x01" * len(anchor)
+            start = line.find(anchor, start + len(anchor))
+    return sum(1 for char, hit in zip(line, covered, strict=True) if hit and char.isalnum())
 
 
 def _word_len(text: str) -> int:
@@ -246,3 +317,43 @@ def _prose(twin: HtmlElement, known: set[str]) -> list[str]:
             texts.append(text)
     long_enough = any(len(t) >= _MIN_PROSE_PARAGRAPH for t in texts)
     return texts if long_enough and sum(map(len, texts)) >= _MIN_TWIN_PROSE else []
+
+
+def page_prose(tree: HtmlElement, enough: int) -> int:
+    """Characters of prose in the page's paragraphs outside comments, asides and navigation,
+    counted until ``enough`` is reached."""
+    total = 0
+    for p in _PROSE_HOLDERS(tree):
+        text = short_text(p, _MAX_PARAGRAPH) or ""
+        if len(text) >= _MIN_PROSE_PARAGRAPH and not _outside_article(p):
+            total += len(text)
+            if total > enough:
+                break
+    return total
+
+
+def prose_paragraphs(tree: HtmlElement) -> list[str]:
+    """The page's prose paragraphs under the one container that holds the most of them: the
+    last-resort body when extractors find nothing. Comments and asides are left out."""
+    by_parent: dict[HtmlElement, list[str]] = {}
+    for p in _PROSE_HOLDERS(tree):
+        text = normalise_space(short_text(p, _MAX_PARAGRAPH) or "")
+        parent = p.getparent()
+        if text and parent is not None and not _outside_article(p):
+            by_parent.setdefault(parent, []).append(text)
+    if not by_parent:
+        return []
+    best = max(by_parent.values(), key=lambda texts: sum(map(len, texts)))
+    return best if any(len(t) >= _MIN_PROSE_PARAGRAPH for t in best) else []
+
+
+def _outside_article(el: HtmlElement) -> bool:
+    """In comments, asides, navigation or page furniture, or in a teaser card (an ``<article>``
+    inside another one)."""
+    articles = 0
+    for node in el.iterancestors():
+        marks = f"{node.get('class') or ''} {node.get('id') or ''}"
+        if node.tag in _NOT_ARTICLE_TAGS or FURNITURE_MARKS.search(marks):
+            return True
+        articles += node.tag == "article"
+    return articles > 1

@@ -13,7 +13,7 @@ from lxml.html import HtmlElement
 
 from parsers._common import canonical_url, jsonld_documents, language_tag
 from parsers.article_body import short_text
-from parsers.dates import parse_date
+from parsers.article_dates import page_dates
 from parsers.text import normalise_space
 
 _MAX_JSONLD_CHARS = 1_000_000
@@ -26,20 +26,9 @@ _BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door|от|від)\s+", re.I)
 _TITLE_SPLIT = re.compile(r"\s+[|–—:·•»-]\s+")
 
 _META = etree.XPath("//meta[@content]")
-_TIMES = etree.XPath("//time[@datetime]")
-_ARTICLE_TIMES = etree.XPath("//article//time[@datetime]")
 _H1 = etree.XPath("//h1")
 _TITLE = etree.XPath("//title/text()", smart_strings=False)
 
-_PUBLISHED_KEYS = (
-    "article:published_time", "og:article:published_time", "datepublished", "parsely-pub-date",
-    "sailthru.date", "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date",
-    "dcterms.created", "pubdate", "publishdate", "publish-date", "date", "og:published_time",
-)  # fmt: skip
-_UPDATED_KEYS = (
-    "article:modified_time", "og:article:modified_time", "og:updated_time", "datemodified",
-    "dcterms.modified", "dc.date.modified", "last-modified", "lastmod", "sailthru.lastmodified",
-)  # fmt: skip
 _TITLE_KEYS = (
     "og:title",
     "twitter:title",
@@ -78,22 +67,19 @@ def read_metadata(tree: HtmlElement, url: str | None) -> PageMeta:
     """
     meta = _meta_tags(tree)
     ld = _jsonld_article(tree)
-    published = _first_date(ld.get("datePublished"), *(meta.get(k) for k in _PUBLISHED_KEYS))
-    updated = _first_date(ld.get("dateModified"), *(meta.get(k) for k in _UPDATED_KEYS))
-    if published is None or updated is None:
-        published, updated = _time_elements(tree, published, updated)
-    if published and updated and updated < published:
-        updated = None  # a modification before publication is a template error, not a fact
+    language = _language(tree, ld, meta)
+    canonical = _canonical(tree, meta, ld, url)
+    dates = page_dates(tree, url, ld, meta, language=language, canonical=canonical)
     description, body = ld.get("description"), ld.get("articleBody")
     if not isinstance(description, str):
         description = next((meta[k][0] for k in _DESCRIPTION_KEYS if k in meta), "")
     return PageMeta(
         title=_title(tree, meta, ld),
-        published=published,
-        updated=updated,
+        published=dates.published,
+        updated=dates.updated,
         authors=_authors(ld, meta),
-        language=_language(tree, ld, meta),
-        canonical_url=_canonical(tree, meta, ld, url),
+        language=language,
+        canonical_url=canonical,
         description=description,
         jsonld_body=body if isinstance(body, str) else "",
     )
@@ -116,9 +102,11 @@ def _meta_tags(tree: HtmlElement) -> dict[str, list[str]]:
 def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
     """The page's article-typed JSON-LD object, with its graph's ``@id`` references resolved.
 
-    A WebPage node (Yoast-style graphs put one first) is used only when no article is there.
+    A WebPage node (Yoast-style graphs put one first) is used only when no article is there,
+    and any other dated node (a HowTo, a Review) only when neither is.
     """
     fallback: dict[str, Any] = {}
+    dated: dict[str, Any] = {}
     for data in jsonld_documents(tree, _MAX_JSONLD_CHARS):
         nodes = list(_walk(data))
         by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
@@ -128,7 +116,9 @@ def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
                 return {**node, "_ids": by_id}
             if kind == "webpage" and not fallback:
                 fallback = {**node, "_ids": by_id}
-    return fallback
+            elif not dated and "datePublished" in node:
+                dated = {**node, "_ids": by_id}
+    return fallback or dated
 
 
 def _walk(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
@@ -157,36 +147,6 @@ def _schema_type(node: dict[str, Any]) -> str | None:
             if bare in _ARTICLE_TYPES or bare == "webpage":
                 return bare
     return None
-
-
-def _first_date(*values: object) -> datetime | None:
-    for value in values:
-        for item in value if isinstance(value, list) else [value]:
-            parsed = parse_date(item) if isinstance(item, str) else None
-            if parsed is not None:
-                return parsed
-    return None
-
-
-def _time_elements(
-    tree: HtmlElement, published: datetime | None, updated: datetime | None
-) -> tuple[datetime | None, datetime | None]:
-    """Fill gaps from ``<time datetime>``, preferring those inside ``<article>``.
-
-    A time marked as a modification (class, itemprop or id) only ever fills ``updated``.
-    """
-    for el in _ARTICLE_TIMES(tree) or _TIMES(tree):
-        when = parse_date(el.get("datetime"))
-        if when is None:
-            continue
-        parent = el.getparent()
-        marks = " ".join(el.get(a) or "" for a in ("class", "itemprop", "id")).lower()
-        marks += " " + ("" if parent is None else parent.get("class") or "").lower()
-        if any(word in marks for word in ("modif", "updat", "edited")):
-            updated = updated or when
-        elif published is None:
-            published = when
-    return published, updated
 
 
 def _title(tree: HtmlElement, meta: dict[str, list[str]], ld: dict[str, Any]) -> str:

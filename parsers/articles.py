@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import codecs
 import logging
 import re
+from collections.abc import Callable
 from itertools import islice
 
 import trafilatura
@@ -13,31 +13,22 @@ from lxml.html import HtmlElement, HTMLParser
 
 from newswatch.errors import ParseError
 from newswatch.models import Article
-from parsers.article_body import improve_body
-from parsers.article_meta import read_metadata
+from parsers.article_body import improve_body, page_prose, prose_paragraphs
+from parsers.article_dates import PageDates
+from parsers.article_meta import PageMeta, read_metadata
+from parsers.decoding import MAX_INPUT_BYTES, decode_html
 
-# Real article pages are well under 2 MB; anything beyond the cap is cut before lxml sees it, so a
-# hostile page costs bounded time and memory.
-MAX_INPUT_BYTES = 4_000_000
 MAX_ELEMENTS = 15_000
 # trafilatura's fast mode (no readability/justext comparison) is as accurate on the dev set and
 # 1.5x quicker; the full cascade is only worth its cost when the fast pass finds little.
 _RETRY_BELOW = 250
+# A body under _THIN_BELOW characters is thin when the page's own paragraphs hold _THIN_FACTOR
+# times more prose: the fast pass caught something beside the article.
+_THIN_BELOW = 2000
+_THIN_FACTOR = 4
 
+_COUNT_ELEMENTS = etree.XPath("count(//*)")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([\w.:-]{1,40})""", re.I)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([\w.:-]{1,40})""", re.I)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-# WHATWG: pages labelled Latin-1 or ASCII are decoded as windows-1252, and a meta tag cannot
-# switch to UTF-16 (the bytes being readable ASCII proves they are not UTF-16).
-_ENCODING_ALIASES = {"latin1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252"}
-
 log = logging.getLogger(__name__)
 
 
@@ -60,22 +51,26 @@ def parse_article(html: str | bytes, url: str | None = None) -> Article:
         raise ParseError(f"article {url or '(no URL)'}: {type(exc).__name__}: {exc}") from exc
 
 
+def parse_dates(html: str | bytes, url: str | None = None) -> PageDates:
+    """Only the published and updated dates of an article page, without extracting its body:
+    the same decoding, parse and metadata readers as ``parse_article``, a fraction of the cost.
+    Raises only ParseError."""
+    text = decode_html(html) if isinstance(html, bytes | bytearray) else html[:MAX_INPUT_BYTES]
+    tree, _ = _parse_tree(text)
+    if tree is None:
+        return PageDates()
+    try:
+        meta = read_metadata(tree, url)
+    except (ValueError, TypeError, LookupError, RecursionError, etree.LxmlError) as exc:
+        raise ParseError(f"article {url or '(no URL)'}: {type(exc).__name__}: {exc}") from exc
+    return PageDates(meta.published, meta.updated)
+
+
 def _article(tree: HtmlElement, url: str | None, *, thorough: bool) -> Article:
     meta = read_metadata(tree, url)
-    text = _trafilatura(tree, url, fast=True)
-    if thorough and len(text) < _RETRY_BELOW:
-        fuller = _trafilatura(tree, url, fast=False)
-        text = fuller if len(fuller) > len(text) else text
-    paragraphs = improve_body(
-        tree,
-        text.splitlines(),
-        title=meta.title,
-        standfirst=meta.description,
-        jsonld_body=meta.jsonld_body,
-    )
     return Article(
         title=meta.title,
-        paragraphs=paragraphs,
+        paragraphs=_body(tree, url, meta, thorough=thorough),
         published=meta.published,
         updated=meta.updated,
         authors=meta.authors,
@@ -85,42 +80,50 @@ def _article(tree: HtmlElement, url: str | None, *, thorough: bool) -> Article:
     )
 
 
-def decode_html(data: bytes | bytearray) -> str:
-    """Bytes of an HTML page to text, picking the encoding as a browser would without headers.
-
-    BOM first, then the declared charset, then UTF-8; a page that is not valid in any of them
-    is read as UTF-8 when only a few bytes are stray, else as windows-1252 (the usual truth
-    behind a wrong or missing label).
-    """
-    data = bytes(data[:MAX_INPUT_BYTES])
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(name, errors="replace")
-    declared = _declared_encoding(data[:4096])
-    for candidate in dict.fromkeys((declared or "utf-8", "utf-8")):
-        try:
-            return data.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-    if declared and declared != "utf-8":
-        return data.decode(declared, errors="replace")
-    text = data.decode("utf-8", errors="replace")
-    if text.count("\ufffd") <= max(3, len(text) // 1000):
-        return text
-    return data.decode("cp1252", errors="replace")
+def _body(tree: HtmlElement, url: str | None, meta: PageMeta, *, thorough: bool) -> list[str]:
+    """The cleaned body from trafilatura's fast pass, or from a fuller extraction when that pass
+    left nothing or only boilerplate (see ``_thin``): trafilatura's full cascade favouring
+    recall, then our own scan of the page's prose paragraphs. The largest clean body wins."""
+    body = _cleaned(tree, _trafilatura(tree, url, fast=True).splitlines(), meta, url)
+    if not thorough or not _thin(tree, body):
+        return body
+    fuller: tuple[Callable[[], list[str]], ...] = (
+        lambda: _trafilatura(tree, url, fast=False).splitlines(),
+        lambda: prose_paragraphs(tree),
+    )
+    for extract in fuller:
+        candidate = _cleaned(tree, extract(), meta, url)
+        if _size(candidate) > _size(body):
+            body = candidate
+        if not _thin(tree, body):
+            break
+    return body
 
 
-def _declared_encoding(head: bytes) -> str | None:
-    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
-    if not match:
-        return None
-    try:
-        name = codecs.lookup(match.group(1).decode("ascii")).name
-    except (LookupError, UnicodeDecodeError):
-        return None
-    if name.startswith(("utf-16", "utf-32")):
-        return "utf-8"
-    return _ENCODING_ALIASES.get(name, name)
+def _cleaned(tree: HtmlElement, lines: list[str], meta: PageMeta, url: str | None) -> list[str]:
+    return improve_body(
+        tree,
+        lines,
+        title=meta.title,
+        standfirst=meta.description,
+        jsonld_body=meta.jsonld_body,
+        url=meta.canonical_url or url,
+    )
+
+
+def _size(paragraphs: list[str]) -> int:
+    return sum(map(len, paragraphs))
+
+
+def _thin(tree: HtmlElement, body: list[str]) -> bool:
+    """True when the body is nearly empty, or much smaller than the prose in the page's own
+    paragraphs (a fast pass that caught a teaser box or boilerplate instead of the article)."""
+    size = _size(body)
+    if size < _RETRY_BELOW:
+        return True
+    if size >= _THIN_BELOW:
+        return False
+    return page_prose(tree, _THIN_FACTOR * size) > _THIN_FACTOR * size
 
 
 def _parse_tree(text: str) -> tuple[HtmlElement | None, bool]:
@@ -153,6 +156,8 @@ def _truncate(root: HtmlElement, limit: int) -> bool:
     Extraction cost grows with the element count, and real articles sit well inside the first
     few thousand elements of their page.
     """
+    if _COUNT_ELEMENTS(root) <= limit:
+        return False
     cut = next(islice(root.iter(), limit, None), None)
     if cut is None:
         return False
@@ -181,7 +186,12 @@ def _html_parser(*, huge: bool) -> HTMLParser:
 def _trafilatura(tree: HtmlElement, url: str | None, *, fast: bool) -> str:
     try:
         text = trafilatura.extract(
-            tree, url=url, fast=fast, include_comments=False, favor_precision=False
+            tree,
+            url=url,
+            fast=fast,
+            include_comments=False,
+            favor_precision=False,
+            favor_recall=not fast,
         )
     except Exception as exc:  # noqa: BLE001 - a third-party extractor must not sink the page
         log.debug("trafilatura failed on %s: %s", url, exc)

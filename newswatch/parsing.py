@@ -1,0 +1,131 @@
+"""Where article and live-page parsing runs: in this process, or in worker processes.
+
+Extraction is most of a cycle's CPU, and Python threads share one core for it. `ParsePool`
+sends each page to a small pool of worker processes, so fetching threads keep the network busy
+while every core parses. Workers come from a fork server that has imported the parsers once, so
+starting one is cheap and never forks this process's threads. A worker that dies (a hostile
+page that exhausts memory) fails that page as a ParseError and the pool is started again.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import select
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+from newswatch.errors import ParseError
+from newswatch.models import Article, LivePage
+from parsers.articles import parse_article
+from parsers.pages import parse_page
+
+_PRELOAD = ["parsers.articles", "parsers.pages"]
+_T = TypeVar("_T")
+
+
+class InProcess:
+    """Parse in the calling thread (tests, one-core machines, a dry check)."""
+
+    def article(self, content: bytes, url: str) -> Article:
+        return parse_article(content, url)
+
+    def page(self, content: bytes, url: str) -> LivePage:
+        return parse_page(content, url)
+
+    def close(self) -> None:
+        pass
+
+
+class ParsePool(InProcess):
+    """Parse in `workers` worker processes, started on first use."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def article(self, content: bytes, url: str) -> Article:
+        return self._run(parse_article, content, url)
+
+    def page(self, content: bytes, url: str) -> LivePage:
+        return self._run(parse_page, content, url)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, parse: Callable[..., _T], content: bytes, url: str) -> _T:
+        pool = self._started()
+        try:
+            return pool.submit(parse, content, url).result()
+        except BrokenProcessPool:
+            self._restart(pool)
+            raise ParseError(f"{url}: the parser process died on this page") from None
+
+    def _started(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(_PRELOAD)
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=context,
+                    initializer=_end_with,
+                    initargs=(os.getpid(),),
+                )
+            return self._pool
+
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+
+def _end_with(owner: int) -> None:
+    """In a worker: exit as soon as the run's process `owner` is gone.
+
+    Workers are children of the fork server, not of the run; without this a run killed with
+    SIGKILL would leave them (and, through them, the fork server) waiting for ever, holding the
+    run's stdout and stderr open.
+    """
+    threading.Thread(target=_watch, args=(owner,), name="owner-watch", daemon=True).start()
+
+
+def _watch(owner: int) -> None:
+    try:
+        fd = os.pidfd_open(owner)  # Linux 5.3+: readable once the process has exited
+    except (AttributeError, OSError):
+        fd = -1
+    if fd >= 0:
+        select.select([fd], [], [])
+    else:
+        while _alive(owner):
+            time.sleep(1.0)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def parsing_for_this_machine() -> InProcess:
+    """A pool with a worker per core where there are two or more; else parse in process."""
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    return ParsePool(cores) if cores >= 2 else InProcess()

@@ -1,0 +1,51 @@
+"""Parsing in worker processes gives what parsing in process gives, and survives a dead worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from newswatch.errors import ParseError
+from newswatch.parsing import InProcess, ParsePool
+
+PAGE = (
+    b"<html><head><title>Talks end</title></head><body><article><h1>Talks end</h1>"
+    b"<p>Russian and Ukrainian delegations ended a first round of talks at the border.</p>"
+    b"<p>Both sides said they would meet again in the coming days, officials said.</p>"
+    b"</article></body></html>"
+)
+
+
+@pytest.fixture
+def pool() -> Iterator[ParsePool]:
+    p = ParsePool(2)
+    yield p
+    p.close()
+
+
+def test_a_page_parsed_in_a_worker_is_the_page_parsed_here(pool: ParsePool) -> None:
+    here = InProcess().article(PAGE, "https://e.org/a")
+    there = pool.article(PAGE, "https://e.org/a")
+    assert there == here and "first round of talks" in there.text
+
+
+def _refuse(_content: bytes, url: str) -> None:
+    raise ParseError(f"{url}: not a page")
+
+
+def test_a_parse_error_in_a_worker_is_the_same_parse_error_here(pool: ParsePool) -> None:
+    with pytest.raises(ParseError, match="e.org/bad: not a page"):
+        pool._run(_refuse, PAGE, "https://e.org/bad")
+
+
+def _die(_content: bytes, _url: str) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_that_dies_fails_its_page_and_the_pool_starts_again(pool: ParsePool) -> None:
+    with pytest.raises(ParseError, match="parser process died"):
+        pool._run(_die, PAGE, "https://e.org/killer")
+    assert pool.article(PAGE, "https://e.org/a").title == "Talks end"
