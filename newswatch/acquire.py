@@ -9,14 +9,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urldefrag
 
+from newswatch.errors import FetchError, ParseError
 from newswatch.fetch import Fetcher
-from newswatch.models import FetchResult, Item, Observation, Source, Validators
+from newswatch.models import FetchResult, Item, Observation, Sitemap, Source, Validators
 from newswatch.parsing import InProcess
-from parsers.feeds import parse_feed
+from parsers.feeds import read_feed
 from parsers.listings import parse_listing
 from parsers.sitemaps import parse_sitemap
 
 MAX_CHILD_SITEMAPS = 10  # of a sitemap index, the first ones (news indexes list newest first)
+
+# Told about a part of a source that failed or was damaged while the rest was read: (url, error).
+Problem = Callable[[str, Exception], None]
+
+
+def _ignore(_url: str, _exc: Exception) -> None:
+    return None
 
 
 class Getter:
@@ -51,10 +59,11 @@ def normalise_url(url: str) -> str:
     return urldefrag(url.strip())[0]
 
 
-def discover(source: Source, get: Getter) -> list[Item] | None:
+def discover(source: Source, get: Getter, problem: Problem = _ignore) -> list[Item] | None:
     """The items a feed, sitemap or listing lists now; None when the source is unchanged (304).
 
-    A `page` source is its own single item.
+    A `page` source is its own single item. Damage the source was read through, and child
+    sitemaps that failed while others were read, go to ``problem``.
     """
     if source.kind == "page":
         return [Item(normalise_url(source.url))]
@@ -63,26 +72,48 @@ def discover(source: Source, get: Getter) -> list[Item] | None:
         return None
     url = result.final_url or source.url
     if source.kind == "feed":
-        return [
-            Item(normalise_url(e.url), e.title, e.published or e.updated)
-            for e in parse_feed(result.content, url)
-        ]
+        feed = read_feed(result.content, url)
+        _tell(problem, url, feed.problems)
+        return [Item(normalise_url(e.url), e.title, e.published or e.updated) for e in feed.entries]
     if source.kind == "listing":
         links = parse_listing(result.content, url, source.links)
         return [Item(normalise_url(link.url), link.title) for link in links]
-    return _sitemap_items(source, result, get)
+    return _sitemap_items(source, result, get, problem)
 
 
-def _sitemap_items(source: Source, result: FetchResult, get: Getter) -> list[Item]:
-    cap = source.settings.max_bytes  # also the cap on a .gz sitemap once decompressed
-    sitemap = parse_sitemap(result.content, result.final_url or source.url, max_bytes=cap)
+def _tell(problem: Problem, url: str, problems: tuple[str, ...]) -> None:
+    for text in problems:
+        problem(url, ParseError(text))
+
+
+def _sitemap_items(
+    source: Source, result: FetchResult, get: Getter, problem: Problem
+) -> list[Item]:
+    """The sitemap's entries, and those of its first child sitemaps. A child that fails is
+    reported and skipped; only when every child fails does the source fail."""
+    sitemap = _read_sitemap(source, result, result.final_url or source.url, problem)
     entries = list(sitemap.entries)
-    for child in sitemap.sitemaps[:MAX_CHILD_SITEMAPS]:
-        child_result = get(child, source.url)
-        if not child_result.not_modified:
-            where = child_result.final_url or child
-            entries += parse_sitemap(child_result.content, where, max_bytes=cap).entries
+    failures: list[FetchError | ParseError] = []
+    children = sitemap.sitemaps[:MAX_CHILD_SITEMAPS]
+    for child in children:
+        try:
+            child_result = get(child, source.url)
+            if not child_result.not_modified:
+                where = child_result.final_url or child
+                entries += _read_sitemap(source, child_result, where, problem).entries
+        except (FetchError, ParseError) as exc:
+            failures.append(exc)
+            problem(child, exc)
+    if children and len(failures) == len(children):
+        raise failures[0]
     return [Item(normalise_url(e.url), e.title, e.published or e.lastmod) for e in entries]
+
+
+def _read_sitemap(source: Source, result: FetchResult, where: str, problem: Problem) -> Sitemap:
+    cap = source.settings.max_bytes  # also the cap on a .gz sitemap once decompressed
+    sitemap = parse_sitemap(result.content, where, max_bytes=cap)
+    _tell(problem, where, sitemap.problems)
+    return sitemap
 
 
 IN_PROCESS = InProcess()

@@ -100,6 +100,14 @@ class FeedEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Feed:
+    """A parsed feed: its entries, and the damage it was read through (none when it was whole)."""
+
+    entries: tuple[FeedEntry, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SitemapEntry:
     url: str
     lastmod: datetime | None = None
@@ -113,6 +121,7 @@ class Sitemap:
 
     entries: tuple[SitemapEntry, ...] = ()
     sitemaps: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # damage it was read through, skipped lines
 
 
 @dataclass(frozen=True, slots=True)

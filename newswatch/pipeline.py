@@ -386,7 +386,7 @@ def _process_source(rt: Runtime, source: Source, how: Pass) -> SourceReport:
         source, how, baseline, now, get, SourceReport(source.name, source.kind, baseline)
     )
     try:
-        items = discover(source, get)
+        items = discover(source, get, job.report.item_failed)
     except (FetchError, ParseError) as exc:
         job.report.fail(exc)
     else:

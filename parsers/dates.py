@@ -79,7 +79,11 @@ def parse_date(
 def _plausible(dt: datetime | None, naive_as: tzinfo | None) -> datetime | None:
     if dt is None:
         return None
-    if dt.tzinfo is not None and dt.utcoffset() is None:
+    try:
+        offset = dt.utcoffset()
+    except ValueError:  # a zone of 24 hours or more (dateutil builds one): no clock has it
+        return None
+    if dt.tzinfo is not None and offset is None:
         dt = dt.replace(tzinfo=None)
     try:
         in_range = dt.replace(tzinfo=dt.tzinfo or UTC) >= _EARLIEST and dt.year <= _LATEST_YEAR

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
 from dataclasses import replace
 from datetime import datetime
 
 from lxml import etree
 
 from newswatch.errors import ParseError
-from newswatch.models import FeedEntry
+from newswatch.models import Feed, FeedEntry
 from parsers._common import (
     collapse_ws,
+    element_text,
     html_to_text,
     http_url,
     local_name,
@@ -22,7 +26,7 @@ from parsers._common import (
     xml_base,
 )
 from parsers.dates import parse_date
-from parsers.xmlsafe import parse_xml
+from parsers.xmlsafe import XmlDocument, read_xml
 
 TITLE_LIMIT = 500
 SUMMARY_LIMIT = 4000
@@ -54,20 +58,56 @@ Children = Mapping[str, list[etree._Element]]
 
 def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
     """Entries of a feed in document order, deduplicated by link (tracking parameters such as
-    utm_* dropped); ParseError if not a feed."""
+    utm_* dropped); ParseError if not a feed. A damaged feed gives the entries read before
+    the damage: read_feed says what the damage was."""
+    return _read(data, url)[0]
+
+
+def read_feed(data: bytes, url: str) -> Feed:
+    """parse_feed's entries, and the damage the feed was read through.
+
+    A feed that is not well-formed XML is read by a recovering parser: every entry it
+    finished before the damage is kept, one cut off by the end of the document is dropped.
+    ParseError if that leaves no entry, or if the document is not a feed.
+    """
+    entries, problems = _read(data, url)
+    return Feed(tuple(entries), problems)
+
+
+def _read(data: bytes, url: str) -> tuple[list[FeedEntry], tuple[str, ...]]:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ParseError(f"{url}: expected bytes, got {type(data).__name__}")
     data = bytes(data)
     if data[:1024].lstrip(_LEADING).startswith((b"{", b"[")):
-        entries: Iterable[FeedEntry | None] = _json_feed(data, url)
-    else:
-        root = parse_xml(data, url)
-        kind = local_name(root)
-        reader = _XML_READERS.get(kind)
-        if reader is None:
-            raise ParseError(f"{url}: not a feed (root element <{kind or root.tag}>)")
-        entries = reader(root, url)
-    return _dedupe(entries)
+        return _dedupe(_json_feed(data, url)), ()
+    return _xml_feed(read_xml(data, url), url)
+
+
+def _xml_feed(doc: XmlDocument, url: str) -> tuple[list[FeedEntry], tuple[str, ...]]:
+    kind = local_name(doc.root)
+    reader = _XML_READERS.get(kind)
+    if reader is None:
+        raise ParseError(f"{url}: not a feed (root element <{kind or doc.root.tag}>)")
+    name, read = reader
+    if not doc.problems:
+        return _dedupe(read(el, url) for el in _entry_elements(doc.root, name)), ()
+    # Damage can push entries below where they belong (an unclosed element before them).
+    found = [el for el in doc.root.iter() if local_name(el) == name]
+    finished = [el for el in found if doc.finished(el)]
+    entries = _dedupe(read(el, url) for el in finished)
+    if not entries:
+        raise ParseError(f"{url}: no complete, linked entry in a damaged feed: {doc.problems[0]}")
+    return entries, (doc.damage(len(found) - len(finished), "entries"),)
+
+
+def _entry_elements(root: etree._Element, name: str) -> Iterable[etree._Element]:
+    """Elements called ``name`` in the root, or in an RSS <channel> of it."""
+    for child in root:
+        kind = local_name(child)
+        if kind == name:
+            yield child
+        elif kind == "channel":
+            yield from (el for el in child if local_name(el) == name)
 
 
 def _permalink(guid: str | None) -> str | None:
@@ -101,14 +141,16 @@ def _children(el: etree._Element, core: tuple[str, ...]) -> dict[str, list[etree
         name = local_name(child)
         if not name:
             continue
-        ns = etree.QName(child).namespace or ""
-        ns = ns.lower().rstrip("/#")
+        tag = str(child.tag)
+        # Split by hand: a recovering parse can leave tags that QName refuses ("media:").
+        ns = tag[1:].partition("}")[0].lower().rstrip("/#") if tag.startswith("{") else ""
         prefix = "" if ns in core else _EXTENSIONS.get(ns, "?")
         kids.setdefault(f"{prefix}:{name}" if prefix else name, []).append(child)
     return kids
 
 
 def _first_text(kids: Children, *names: str) -> str:
+    """The first non-blank text among the children named, in the order the names are given."""
     for name in names:
         for el in kids.get(name, ()):
             text = node_text(el).strip()
@@ -126,17 +168,9 @@ def _first_date(kids: Children, *names: str) -> datetime | None:
     return None
 
 
-def _rss_items(root: etree._Element, url: str) -> Iterable[FeedEntry | None]:
-    containers = [root, *(c for c in root if local_name(c) == "channel")]
-    for container in containers:
-        for item in container:
-            if local_name(item) == "item":
-                yield _rss_item(item, url)
-
-
 def _rss_item(item: etree._Element, url: str) -> FeedEntry | None:
     kids = _children(item, _RSS_CORE)
-    link = _rss_link(kids, url)
+    link = _rss_link(kids, url) or _cdf_link(item, url)
     guid_text = _first_text(kids, "guid")
     guid = guid_text or item.get(_RDF_ABOUT) or None
     if link is None and guid:
@@ -148,12 +182,27 @@ def _rss_item(item: etree._Element, url: str) -> FeedEntry | None:
     summary = _first_text(kids, "description", "dc:description", "content:encoded")
     return FeedEntry(
         url=link,
-        title=html_to_text(_first_text(kids, "title", "dc:title"), TITLE_LIMIT),
+        title=html_to_text(_rss_title(kids), TITLE_LIMIT),
         guid=guid,
-        published=_first_date(kids, "pubdate", "dc:date", "dcterms:issued", "atom:published"),
-        updated=_first_date(kids, "atom:updated", "dcterms:modified"),
+        published=_first_date(
+            kids, "pubdate", "dc:date", "dcterms:issued", "atom:published", "published"
+        ),
+        updated=_first_date(kids, "atom:updated", "dcterms:modified", "updated")
+        or parse_date(item.get("LASTMOD")),  # CDF
         summary=html_to_text(summary, SUMMARY_LIMIT),
     )
+
+
+def _rss_title(kids: Children) -> str:
+    """The title; Media RSS's title (on the item, or its media group or content) stands in."""
+    title = _first_text(kids, "title", "dc:title", "media:title")
+    if title:
+        return title
+    for wrapper in (*kids.get("media:group", ()), *kids.get("media:content", ())):
+        title = _first_text(_children(wrapper, ()), "media:title")
+        if title:
+            return title
+    return ""
 
 
 def _rss_link(kids: Children, url: str) -> str | None:
@@ -163,6 +212,18 @@ def _rss_link(kids: Children, url: str) -> str | None:
         if link:
             return link
     return _atom_link(kids.get("atom:link", ()), url)
+
+
+def _cdf_link(item: etree._Element, url: str) -> str | None:
+    """CDF's <ITEM HREF="…">, resolved against its <CHANNEL BASE="…">."""
+    href = item.get("HREF") or item.get("href")
+    if not href:
+        return None
+    base = xml_base(item, url)
+    channel = item.getparent()
+    if channel is not None and channel.get("BASE"):
+        base = http_url(channel.get("BASE"), base) or base
+    return http_url(href, base)
 
 
 def _atom_link(links: Iterable[etree._Element], url: str) -> str | None:
@@ -175,12 +236,6 @@ def _atom_link(links: Iterable[etree._Element], url: str) -> str | None:
             if link:
                 return link
     return None
-
-
-def _atom_entries(root: etree._Element, url: str) -> Iterable[FeedEntry | None]:
-    for entry in root:
-        if local_name(entry) == "entry":
-            yield _atom_entry(entry, url)
 
 
 def _atom_entry(entry: etree._Element, url: str) -> FeedEntry | None:
@@ -203,29 +258,57 @@ def _atom_entry(entry: etree._Element, url: str) -> FeedEntry | None:
 
 
 def _atom_text(kids: Children, name: str, limit: int) -> str:
-    """An Atom text construct as plain text, honouring its type (text, html, xhtml)."""
     for el in kids.get(name, ()):
-        if el.get("src"):
-            continue
-        kind = (el.get("type") or "text").strip().lower()
-        if "xhtml" in kind or "xml" in kind:
-            markup = "".join(etree.tostring(c, encoding="unicode", with_tail=True) for c in el)
-            text = html_to_text((el.text or "") + markup, limit)
-        elif kind.startswith("text") or "/" not in kind or "html" in kind:
-            # type="text" often carries escaped HTML anyway, so it gets the same treatment.
-            text = html_to_text(node_text(el), limit)
-        else:
-            continue
+        text = _construct_text(el, limit)
         if text:
             return text
     return ""
 
 
-_XML_READERS: dict[str, Callable[[etree._Element, str], Iterable[FeedEntry | None]]] = {
-    "rss": _rss_items,
-    "rdf": _rss_items,
-    "channel": _rss_items,
-    "feed": _atom_entries,
+def _construct_text(el: etree._Element, limit: int) -> str:
+    """An Atom text construct as plain text, honouring its type (text, html, xhtml, other media
+    types in base64) and Atom 0.3's mode (xml, escaped, base64)."""
+    if el.get("src"):
+        return ""
+    kind = (el.get("type") or "text").strip().lower()
+    mode = (el.get("mode") or "").strip().lower()
+    if mode == "base64":
+        return html_to_text(_unbase64(node_text(el)), limit)
+    if mode == "xml" or "xhtml" in kind or "xml" in kind:
+        return truncate(_xml_text(el), limit)
+    if kind.startswith("text") or "/" not in kind or "html" in kind:
+        # type="text" often carries escaped HTML anyway, so it gets the same treatment.
+        return html_to_text(node_text(el), limit)
+    return html_to_text(_unbase64(node_text(el)), limit)  # Atom 1.0: other media types
+
+
+def _xml_text(el: etree._Element) -> str:
+    """Text of inline XHTML: its text nodes are text, even where they spell out a tag."""
+    if len(el) == 0:
+        return collapse_ws(el.text or "")
+    plain = deepcopy(el)
+    for node in plain.iter():
+        if isinstance(node.tag, str):
+            try:
+                node.tag = local_name(node)
+            except ValueError:  # a name a recovering parse let through
+                node.tag = "span"
+    return element_text(plain)
+
+
+def _unbase64(text: str) -> str:
+    try:
+        return base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+# Root element -> (the name of its entry elements, one entry element to a record).
+_XML_READERS: dict[str, tuple[str, Callable[[etree._Element, str], FeedEntry | None]]] = {
+    "rss": ("item", _rss_item),
+    "rdf": ("item", _rss_item),
+    "channel": ("item", _rss_item),
+    "feed": ("entry", _atom_entry),
 }
 
 

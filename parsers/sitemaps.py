@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from lxml import etree
 
@@ -11,8 +12,8 @@ from newswatch.errors import ParseError
 from newswatch.models import Sitemap, SitemapEntry
 from parsers._common import collapse_ws, http_url, local_name, node_text, truncate
 from parsers.dates import parse_date
-from parsers.feeds import parse_feed
-from parsers.xmlsafe import parse_xml
+from parsers.feeds import read_feed
+from parsers.xmlsafe import XmlDocument, read_xml
 
 DEFAULT_MAX_BYTES = 50_000_000
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -20,6 +21,7 @@ _CHUNK = 1 << 16
 # Byte-order marks, whitespace and the NULs of UTF-16/32 may precede the first "<".
 _LEADING = b"\xef\xbb\xbf\xfe\xff\x00 \t\r\n"
 _FEED_ROOTS = frozenset({"rss", "rdf", "feed", "channel"})
+_ITEMS = {"urlset": "url", "sitemapindex": "sitemap"}  # root -> the elements it lists
 _TITLE_LIMIT = 500
 
 
@@ -28,7 +30,9 @@ def parse_sitemap(data: bytes, url: str, *, max_bytes: int = DEFAULT_MAX_BYTES) 
 
     Gzip input is recognised by its magic bytes and inflated to at most ``max_bytes``.
     Elements are matched on local names, since sitemaps in the wild get namespaces wrong.
-    RSS and Atom feeds are accepted too, as the sitemap protocol allows.
+    RSS and Atom feeds are accepted too, as the sitemap protocol allows. A damaged XML
+    sitemap keeps the entries it finished before the damage; a text sitemap skips lines
+    that are not URLs. Either way ``problems`` says so.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ParseError(f"{url}: expected bytes, got {type(data).__name__}")
@@ -76,21 +80,32 @@ def _looks_like_xml(head: bytes) -> bool:
 
 
 def _xml_sitemap(data: bytes, url: str) -> Sitemap:
-    root = parse_xml(data, url)
-    kind = local_name(root)
-    if kind == "urlset":
-        return Sitemap(entries=tuple(_dedupe_entries(_url_entries(root, url))))
-    if kind == "sitemapindex":
-        return Sitemap(sitemaps=tuple(dict.fromkeys(_index_children(root, url))))
+    doc = read_xml(data, url)
+    kind = local_name(doc.root)
     if kind in _FEED_ROOTS:
         return _feed_sitemap(data, url)
-    raise ParseError(f"{url}: not a sitemap (root element <{kind or root.tag}>)")
+    item = _ITEMS.get(kind)
+    if item is None:
+        raise ParseError(f"{url}: not a sitemap (root element <{kind or doc.root.tag}>)")
+    found = [node for node in doc.root if local_name(node) == item]
+    finished = [node for node in found if doc.finished(node)]
+    if kind == "urlset":
+        sitemap = Sitemap(entries=tuple(_dedupe_entries(_url_entries(finished, url))))
+    else:
+        sitemap = Sitemap(sitemaps=tuple(dict.fromkeys(_index_children(finished, url))))
+    return _with_damage(sitemap, doc, len(found) - len(finished), url)
 
 
-def _url_entries(root: etree._Element, url: str) -> Iterator[SitemapEntry]:
-    for node in root:
-        if local_name(node) != "url":
-            continue
+def _with_damage(sitemap: Sitemap, doc: XmlDocument, dropped: int, url: str) -> Sitemap:
+    if not doc.problems:
+        return sitemap
+    if not sitemap.entries and not sitemap.sitemaps:
+        raise ParseError(f"{url}: no complete entry in a damaged sitemap: {doc.problems[0]}")
+    return replace(sitemap, problems=(doc.damage(dropped, "entries"),))
+
+
+def _url_entries(nodes: Iterable[etree._Element], url: str) -> Iterator[SitemapEntry]:
+    for node in nodes:
         fields = _fields(node)
         loc = http_url(fields.get("loc", ""), url)
         if loc is None:
@@ -116,12 +131,11 @@ def _fields(node: etree._Element) -> dict[str, str]:
     return fields
 
 
-def _index_children(root: etree._Element, url: str) -> Iterator[str]:
-    for node in root:
-        if local_name(node) == "sitemap":
-            loc = http_url(_fields(node).get("loc", ""), url)
-            if loc is not None:
-                yield loc
+def _index_children(nodes: Iterable[etree._Element], url: str) -> Iterator[str]:
+    for node in nodes:
+        loc = http_url(_fields(node).get("loc", ""), url)
+        if loc is not None:
+            yield loc
 
 
 def _dedupe_entries(entries: Iterator[SitemapEntry]) -> list[SitemapEntry]:
@@ -135,31 +149,41 @@ def _dedupe_entries(entries: Iterator[SitemapEntry]) -> list[SitemapEntry]:
 
 
 def _feed_sitemap(data: bytes, url: str) -> Sitemap:
+    feed = read_feed(data, url)
     entries = tuple(
         SitemapEntry(
             url=e.url, lastmod=e.updated or e.published, title=e.title, published=e.published
         )
-        for e in parse_feed(data, url)
+        for e in feed.entries
     )
-    return Sitemap(entries=entries)
+    return Sitemap(entries=entries, problems=feed.problems)
 
 
 def _text_sitemap(data: bytes, url: str) -> Sitemap:
-    """One absolute http(s) URL per line; any other non-blank line means this is not a sitemap."""
+    """One absolute http(s) URL per line. Other lines are skipped and reported, unless they
+    outnumber the URLs: then this is prose or a page, not a sitemap."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ParseError(f"{url}: not a sitemap (neither XML nor UTF-8 text)") from None
     entries: list[SitemapEntry] = []
+    skipped: list[int] = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line:
             continue
-        if not line.lower().startswith(("http://", "https://")):
-            raise ParseError(f"{url}: not a text sitemap: line {number} is not an http(s) URL")
-        link = http_url(line, url)
-        if link is not None:
+        link = http_url(line, url) if line.lower().startswith(("http://", "https://")) else None
+        if link is None:
+            skipped.append(number)
+        else:
             entries.append(SitemapEntry(url=link))
+    if skipped and len(skipped) > len(entries):
+        raise ParseError(f"{url}: not a text sitemap: line {skipped[0]} is not an http(s) URL")
     if not entries:
         raise ParseError(f"{url}: empty sitemap")
-    return Sitemap(entries=tuple(_dedupe_entries(iter(entries))))
+    problems = (
+        (f"skipped {len(skipped)} line(s) that are not http(s) URLs, the first line {skipped[0]}",)
+        if skipped
+        else ()
+    )
+    return Sitemap(entries=tuple(_dedupe_entries(iter(entries))), problems=problems)

@@ -58,6 +58,7 @@ PARSE_CASES = [
     ("yesterday", None),
     ("", None),
     ("x" * 200, None),
+    ("Mon, 28 Feb 2022 17:48:02 +9900", None),  # an offset no clock has: unreadable, not a crash
 ]
 
 

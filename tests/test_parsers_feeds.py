@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import random
@@ -14,7 +15,7 @@ import pytest
 
 from newswatch.errors import ParseError
 from newswatch.models import FeedEntry
-from parsers.feeds import SUMMARY_LIMIT, parse_feed
+from parsers.feeds import SUMMARY_LIMIT, parse_feed, read_feed
 from parsers.xmlsafe import parse_xml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -285,6 +286,249 @@ def test_html_entities_repaired_in_title() -> None:
     assert entry.title == "AT&T café"
 
 
+# --- damaged feeds and the quirks feedparser reads (issue 8) ------------------------------
+
+GAZETTE = "https://www.harbour-gazette.example/feeds/latest.rss"
+FERRY = "https://www.harbour-gazette.example/news/ferry-strike-off"
+BARRIER = "https://www.harbour-gazette.example/news/flood-barrier"
+BRIDGE = "https://valley-radio.example/news/bridge-reopens"
+BULLETIN = "https://valley-radio.example/audio/morning-bulletin"
+TRUCKS = "http://notebook.example/2022/03/supply-trucks.html"
+BLINK = "http://notebook.example/2022/03/blink.html"
+GENEVA = "https://desk.example/a/ministers-geneva"
+ESCAPED = "https://desk.example/a/escaped-headline"
+STORM = "https://coast-tv.example/clips/storm-surge"
+LIFEBOAT = "https://coast-tv.example/clips/lifeboat"
+HARBOUR_WALL = "https://coast-tv.example/clips/harbour-wall"
+AIRPORT = "https://wire.example/2022/03/01/airport-reopens"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "damage"),
+    [
+        pytest.param("damaged-truncated-gt.rss", [FERRY, BARRIER], "expected '>'", id="final-gt"),
+        pytest.param("damaged-cut-in-item.rss", [FERRY], "cut off unfinished: 1", id="cut-item"),
+        pytest.param("undeclared-prefixes.rss", [BRIDGE, BULLETIN], None, id="undeclared"),
+        pytest.param("hex-references.atom", [AIRPORT], None, id="hex-refs"),
+        pytest.param("atom03-modes.xml", [TRUCKS, BLINK], None, id="atom03-modes"),
+        pytest.param("atom10-base64-xhtml.atom", [GENEVA, ESCAPED], None, id="atom10-base64"),
+        pytest.param("media-title.rss", [STORM, LIFEBOAT, HARBOUR_WALL], None, id="media-title"),
+    ],
+)
+def test_damage_keeps_finished_entries_and_is_reported(
+    name: str, expected: list[str], damage: str | None
+) -> None:
+    data = (FIXTURES / name).read_bytes()
+    feed = read_feed(data, GAZETTE)
+    assert [e.url for e in feed.entries] == expected
+    if damage is None:  # repaired without losing anything: nothing to report
+        assert feed.problems == ()
+    else:
+        (problem,) = feed.problems
+        assert problem.startswith("damaged XML") and damage in problem
+    assert parse_feed(data, GAZETTE) == list(feed.entries)
+
+
+@pytest.mark.parametrize(
+    ("name", "link", "title"),
+    [
+        ("damaged-cut-in-item.rss", FERRY, "Ferry strike called off after overnight talks"),
+        ("undeclared-prefixes.rss", BRIDGE, "Bridge reopens to traffic"),
+        ("undeclared-prefixes.rss", BULLETIN, "Morning bulletin, 1 March"),  # media:title
+        ("hex-references.atom", AIRPORT, "Airport reopens \u2014 flights resume"),
+        ("atom03-modes.xml", TRUCKS, "Supply trucks cross at dawn \u2014 a diary"),  # base64
+        ("atom03-modes.xml", BLINK, "Why the <blink> tag still matters"),  # escaped in xhtml
+        ("atom10-base64-xhtml.atom", GENEVA, "Ministers meet in Geneva"),
+        ("atom10-base64-xhtml.atom", ESCAPED, "Escaped <script> in a headline is text"),
+        ("media-title.rss", STORM, "Storm surge floods the promenade"),
+        ("media-title.rss", LIFEBOAT, "Lifeboat crew rescues two fishermen"),  # title wins
+        ("media-title.rss", HARBOUR_WALL, "Harbour wall repairs begin"),  # in media:group
+    ],
+)
+def test_titles_read_as_feedparser_reads_them(name: str, link: str, title: str) -> None:
+    entries = {e.url: e for e in load(name, GAZETTE)}
+    assert entries[link].title == title
+
+
+def test_undeclared_prefixes_keep_their_meaning() -> None:
+    bridge, bulletin = load("undeclared-prefixes.rss", GAZETTE)
+    assert bridge.published == at("2022-03-01T08:30:00+01:00")  # dc:date
+    assert bridge.summary == "The bridge reopened at dawn."  # content:encoded
+    assert bulletin.published == at("2022-03-01T07:00:00+01:00")
+
+
+def test_atom03_escaped_mode_summary() -> None:
+    trucks, _ = load("atom03-modes.xml", GAZETTE)
+    assert trucks.summary == "Forty trucks crossed."
+    assert trucks.published == at("2022-03-01T09:00:00+00:00")
+
+
+ITEM = "<item><title>{0}</title><link>https://feed.example/{0}</link></item>"
+
+
+def items(*names: str) -> str:
+    return "".join(ITEM.format(n) for n in names)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(rss(items("one", "two"))[:-1], ["one", "two"], id="final-gt"),
+        pytest.param(rss(items("one", "two"))[:-12], ["one", "two"], id="cut-in-closing-tags"),
+        pytest.param(rss(items("one", "two"))[:-23], ["one"], id="cut-before-end-of-item"),
+        pytest.param(rss(items("one") + "<item><title>two</title><li"), ["one"], id="cut-in-tag"),
+        pytest.param(
+            b'<rss version="2.0"><channel>'
+            + items("one").encode()
+            + b"<item><title>two</title><link>https://feed.example/two",
+            ["one"],
+            id="cut-in-link",
+        ),
+        pytest.param(
+            rss(items("one") + "<item><title>t<b>wo</title>" + items("three")),
+            ["one"],
+            id="crossed-tags",
+        ),
+        pytest.param(
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>one</title>'
+            b'<link href="https://feed.example/one"/></entry><entry><title>two</title>'
+            b'<link href="https://feed.example/two"/>',
+            ["one"],
+            id="atom-cut-in-entry",
+        ),
+        pytest.param(
+            rss(items("one", "two")).replace(b"<title>t</title>", b"<!-- a -- b --><title>t"),
+            ["one", "two"],
+            id="bad-comment-and-unclosed-title",
+        ),
+        pytest.param(
+            rss(items("one", "two")) + b"\n<b>Warning</b>: database unavailable",
+            ["one", "two"],
+            id="junk-after-the-feed",
+        ),
+        pytest.param(
+            b"<br />\n<b>Warning</b>: feed.php on line 3<br />\n"
+            + rss(items("one", "two"), '<?xml version="1.0"?>'),
+            ["one", "two"],
+            id="junk-before-the-declaration",
+        ),
+    ],
+)
+def test_truncated_and_broken_documents(data: bytes, expected: list[str]) -> None:
+    feed = read_feed(data, "https://feed.example/rss")
+    got = [e.url.rsplit("/", 1)[1] for e in feed.entries]
+    assert got[: len(expected)] == expected
+    assert "two" not in got or "two" in expected  # an entry cut off is never kept half-read
+    assert feed.problems and feed.problems[0].startswith("damaged XML")
+
+
+@pytest.mark.parametrize(
+    ("item", "title", "summary"),
+    [
+        pytest.param("<title>5 < 6, says poll</title>", "5 < 6, says poll", "", id="bare-lt"),
+        pytest.param(
+            "<title>t</title><description>One<br>two<hr><img src='x.jpg'></description>",
+            "t",
+            "Onetwo",
+            id="open-html-empty-tags",
+        ),
+        pytest.param("<title>t\x00\x00it\x0ble</title>", "title", "", id="control-characters"),
+    ],
+)
+def test_broken_text_repaired_quietly(item: str, title: str, summary: str) -> None:
+    data = rss(items("one") + f"<item>{item}<link>https://feed.example/two</link></item>")
+    feed = read_feed(data, "https://feed.example/rss")
+    assert [(e.title, e.summary) for e in feed.entries] == [("one", ""), (title, summary)]
+    assert feed.problems == ()
+
+
+def rss_bytes(title: str, description: str, encoding: str, prolog: str = "") -> bytes:
+    text = (
+        prolog
+        + rss(
+            f"<item><title>{title}</title><link>https://feed.example/a</link>"
+            f"<description>{description}</description></item>"
+        ).decode()
+    )
+    return text.encode(encoding)
+
+
+WESTERN = ("Café owners welcome the “new” market hall", "The façade’s restoration was overdue.")
+CYRILLIC = (
+    "Новый мост открыт для движения транспорта",
+    "Городские власти сообщили, что ремонт моста завершён раньше срока.",
+)
+
+
+@pytest.mark.parametrize(
+    ("words", "encoding", "prolog"),
+    [
+        pytest.param(WESTERN, "cp1252", "", id="undeclared-windows-1252"),
+        pytest.param(CYRILLIC, "cp1251", "", id="undeclared-windows-1251"),
+        pytest.param(CYRILLIC, "koi8-r", "", id="undeclared-koi8-r"),
+        pytest.param(WESTERN, "cp1252", '<?xml version="1.0" encoding="utf-8"?>', id="false-utf-8"),
+        pytest.param(
+            ("Ça va, señor", "Déjà vu"),
+            "cp437",
+            '<?xml version="1.0" encoding="cp437"?>',
+            id="declared-cp437-unknown-to-libxml2",
+        ),
+        pytest.param(
+            ("Ça va, señor", "Déjà vu"),
+            "cp850",
+            '<?xml version="1.0" encoding="850"?>',
+            id="declared-850",
+        ),
+    ],
+)
+def test_legacy_encodings_read_right(words: tuple[str, str], encoding: str, prolog: str) -> None:
+    data = rss_bytes(*words, encoding, prolog)
+    (entry,) = parse_feed(data, "https://feed.example/rss")
+    assert (entry.title, entry.summary) == words
+
+
+def test_stray_byte_in_utf8_keeps_the_rest_utf8() -> None:
+    data = rss_bytes(*WESTERN, "utf-8").replace(b"overdue", b"overd\xfce")
+    (entry,) = parse_feed(data, "https://feed.example/rss")
+    assert entry.title == WESTERN[0]
+    assert entry.summary == "The façade’s restoration was overd\ufffde."
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b'<rss version="2.0"><channel><item><title>cut', id="no-complete-entry"),
+        pytest.param(rss("<item><title>no link</title></item>")[:-1], id="no-linked-entry"),
+        pytest.param(b'<rss version="2.0"><channel></rss', id="empty-and-cut"),
+    ],
+)
+def test_damage_that_leaves_nothing_is_a_parse_error(data: bytes) -> None:
+    with pytest.raises(ParseError, match="damaged feed"):
+        read_feed(data, "https://feed.example/rss")
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b'<?xml version="1.0"?>' + b" " * 200_000 + b"x<a:b>", id="spaces-in-prolog"),
+        pytest.param(b"<?a?>" * 50_000 + b"<rss><dc:x>", id="many-pis"),
+        pytest.param(b"<!--a-->" * 50_000 + b"<rss><dc:x>", id="many-comments"),
+        pytest.param(rss(items("one")) + b"<br" + b" " * 1_000_000 + b"x", id="open-br-spaces"),
+        pytest.param(b"<rss>" + b"<br " * 300_000, id="many-open-br"),
+    ],
+)
+def test_repairs_take_linear_time(data: bytes) -> None:
+    with contextlib.suppress(ParseError):
+        read_feed(data, "https://feed.example/rss")
+
+
+@pytest.mark.timeout(20)
+def test_entity_bomb_refused_also_when_damaged() -> None:
+    with pytest.raises(ParseError, match="entities"):
+        read_feed(BILLION_LAUGHS.rstrip()[:-1], "https://feed.example/rss")
+
+
 # --- not feeds, and hostile input ----------------------------------------------------------
 
 
@@ -376,16 +620,18 @@ def secret_file(tmp_path: Path) -> Path:
         '<!doctype rss [ <!entity xxe SYSTEM "file://{path}"> ]>',
     ],
 )
-def test_external_entity_declarations_refused(secret_file: Path, doctype: str) -> None:
+@pytest.mark.parametrize("cut", [0, 1], ids=["whole", "damaged"])
+def test_external_entity_declarations_refused(secret_file: Path, doctype: str, cut: int) -> None:
     doc = doctype.format(path=secret_file) + (
         '<rss version="2.0"><channel><item><link>https://feed.example/a</link>'
         "<title>&xxe;</title></item></channel></rss>"
     )
     with pytest.raises(ParseError):
-        parse_feed(doc.encode(), "https://feed.example/rss")
+        parse_feed(doc[: len(doc) - cut].encode(), "https://feed.example/rss")
 
 
-def test_external_dtd_is_not_loaded(tmp_path: Path, secret_file: Path) -> None:
+@pytest.mark.parametrize("cut", [0, 1], ids=["whole", "damaged"])
+def test_external_dtd_is_not_loaded(tmp_path: Path, secret_file: Path, cut: int) -> None:
     dtd = tmp_path / "evil.dtd"
     dtd.write_text(f'<!ENTITY xxe SYSTEM "file://{secret_file}">')
     doc = (
@@ -393,9 +639,10 @@ def test_external_dtd_is_not_loaded(tmp_path: Path, secret_file: Path) -> None:
         '<rss version="2.0"><channel><item><link>https://feed.example/a</link>'
         "<title>before &xxe; after</title><description>&xxe;</description></item></channel></rss>"
     )
-    entries = parse_feed(doc.encode(), "https://feed.example/rss")
+    entries = parse_feed(doc[: len(doc) - cut].encode(), "https://feed.example/rss")
     assert "TOP-SECRET-MARKER" not in repr(entries)
-    assert entries[0].title == "before after"
+    # Whole, the undefined reference is dropped; damaged, the repair leaves it as text.
+    assert entries[0].title == ("before &xxe; after" if cut else "before after")
 
 
 class _CountingHandler(http.server.BaseHTTPRequestHandler):
@@ -426,12 +673,13 @@ def dtd_server() -> Iterator[str]:
         server.server_close()
 
 
-def test_no_network_for_external_dtd(dtd_server: str) -> None:
+@pytest.mark.parametrize("cut", [0, 1], ids=["whole", "damaged"])
+def test_no_network_for_external_dtd(dtd_server: str, cut: int) -> None:
     doc = (
         f'<!DOCTYPE rss SYSTEM "{dtd_server}"><rss version="2.0"><channel><item>'
         "<link>https://feed.example/a</link><title>&xxe;</title></item></channel></rss>"
     )
-    entries = parse_feed(doc.encode(), "https://feed.example/rss")
+    entries = parse_feed(doc[: len(doc) - cut].encode(), "https://feed.example/rss")
     assert "FETCHED" not in repr(entries)
     assert _CountingHandler.hits == 0
 

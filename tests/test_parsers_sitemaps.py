@@ -131,6 +131,84 @@ def test_multi_member_gzip() -> None:
     assert [e.url for e in sitemap.entries] == ["https://a.example/1", "https://a.example/2"]
 
 
+# --- damaged sitemaps keep what they finished (issue 8) ------------------------------------
+
+GAZETTE = "https://www.harbour-gazette.example/sitemap.xml"
+FERRY = "https://www.harbour-gazette.example/news/ferry-strike-off"
+BARRIER = "https://www.harbour-gazette.example/news/flood-barrier"
+PORT = "https://www.harbour-gazette.example/news/port-expansion"
+CHILDREN = (
+    "https://www.harbour-gazette.example/sitemaps/news-2022-03-01.xml",
+    "https://www.harbour-gazette.example/sitemaps/news-2022-02-28.xml",
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "entries", "sitemaps", "problem"),
+    [
+        pytest.param(
+            "damaged-news-sitemap.xml", [FERRY, BARRIER], (), "cut off unfinished: 1", id="urlset"
+        ),
+        pytest.param("damaged-index.xml", [], CHILDREN, "cut off unfinished: 1", id="index"),
+        pytest.param(
+            "text-with-notes.txt", [FERRY, BARRIER, PORT], (), "skipped 2 line(s)", id="text"
+        ),
+    ],
+)
+def test_damaged_sitemaps_keep_complete_entries(
+    name: str, entries: list[str], sitemaps: tuple[str, ...], problem: str
+) -> None:
+    sitemap = load(name, GAZETTE)
+    assert [e.url for e in sitemap.entries] == entries
+    assert sitemap.sitemaps == sitemaps
+    (reported,) = sitemap.problems
+    assert problem in reported
+
+
+def test_damaged_sitemap_keeps_news_fields_with_undeclared_prefix() -> None:
+    ferry, _ = load("damaged-news-sitemap.xml", GAZETTE).entries
+    assert ferry.title == "Ferry strike called off after overnight talks"
+    assert ferry.published == at("2022-03-01T06:00:00+00:00")
+    assert ferry.lastmod == at("2022-03-01T06:10:00+00:00")
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        pytest.param(
+            b"<urlset><url><loc>https://a.example/1</loc></url><url><loc>https://a.example/2",
+            ["https://a.example/1"],
+            id="cut-in-second-url",
+        ),
+        pytest.param(
+            b"<urlset><url><loc>https://a.example/1</loc></url></urlset",
+            ["https://a.example/1"],
+            id="final-gt",
+        ),
+        pytest.param(
+            gzip.compress(b"<urlset><url><loc>https://a.example/1</loc></url><url><lo"),
+            ["https://a.example/1"],
+            id="gzip-of-truncated",
+        ),
+        pytest.param(
+            b'<rss version="2.0"><channel><item><link>https://a.example/1</link></item>'
+            b"<item><link>https://a.example/2",
+            ["https://a.example/1"],
+            id="truncated-feed-as-sitemap",
+        ),
+    ],
+)
+def test_truncated_sitemaps(doc: bytes, expected: list[str]) -> None:
+    sitemap = parse_sitemap(doc, "https://a.example/sitemap.xml")
+    assert [e.url for e in sitemap.entries] == expected
+    assert sitemap.problems and sitemap.problems[0].startswith("damaged XML")
+
+
+def test_whole_sitemaps_report_no_problems() -> None:
+    assert load("news-sitemap.xml").problems == ()
+    assert load("sitemap.txt").problems == ()
+
+
 # --- hostile and broken input --------------------------------------------------------------
 
 
@@ -171,10 +249,13 @@ def test_plain_input_over_cap_refused() -> None:
             gzip.compress(b"<urlset><url><loc>https://a.example/1</loc>")[:-12], id="gzip-truncated"
         ),
         pytest.param(b"\x1f\x8b\x08\x00garbage", id="gzip-corrupt"),
-        pytest.param(b"<urlset><url><loc>https://a.example/1</loc></url>", id="xml-truncated"),
+        pytest.param(b"<urlset><url><loc>https://a.example/1</loc>", id="xml-truncated-in-url"),
         pytest.param(b"<html><body><a href='/x'>x</a></body></html>", id="html"),
         pytest.param(b"<!DOCTYPE html><html><body><p>Not found<br></body></html>", id="html-404"),
-        pytest.param(b"https://a.example/1\nthis is not a url\n", id="text-with-prose"),
+        pytest.param(
+            b"https://a.example/1\nthis is not a url\nnor is this\n", id="text-with-prose"
+        ),
+        pytest.param(b"Not found\n", id="text-error-page"),
         pytest.param(b"\xff\xfe\x00\x00garbage\x80\x81", id="binary"),
         pytest.param(b"<urlset>" + b"<url>" * 50_000, id="deep-tags"),
         pytest.param(random.Random(3).randbytes(5_000_000), id="5MB-random"),
