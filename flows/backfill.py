@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from prefect import flow
+from prefect import State, flow
 
-from flows.common import open_runtime, prefect_steps, publish
+from flows.common import core_logs, open_runtime, prefect_steps, publish
 from newswatch.config import DEFAULT_CONFIG
 from newswatch.pipeline import plan_backfill, run_backfill
 from newswatch.report import RunReport
@@ -21,7 +21,7 @@ def backfill(
     sources: list[str] | None = None,
     notify: Notify = "digest",
     config: str = DEFAULT_CONFIG,
-) -> RunReport:
+) -> State[RunReport]:
     """Process items published between `since` and `until` through the monitor's detection.
 
     Args:
@@ -31,8 +31,7 @@ def backfill(
         notify: digest (one digest per channel), none, or instant.
         config: path of the newswatch YAML config (relative to the working directory).
     """
-    with open_runtime(config) as (key, rt):
+    with core_logs(), open_runtime(config) as (key, rt):
         plan = plan_backfill(rt.config, since, until, sources, notify)
         report = run_backfill(rt, plan, prefect_steps(key))
-    publish(report)
-    return report
+    return publish(report)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import State, flow
 
-from flows.common import open_runtime, prefect_steps, publish
+from flows.common import core_logs, end_ghost_runs, open_runtime, prefect_steps, publish
 from newswatch.config import DEFAULT_CONFIG
 from newswatch.pipeline import run_digest
 from newswatch.report import RunReport
@@ -13,7 +13,7 @@ from newswatch.report import RunReport
 @flow(name="digest")
 def digest(
     config: str = DEFAULT_CONFIG, channel: str | None = None, due_only: bool = False
-) -> RunReport:
+) -> State[RunReport]:
     """Send one digest per digest channel of what it collected; empty digests are not sent.
 
     Args:
@@ -21,7 +21,7 @@ def digest(
         channel: only this digest channel (a name from the config); all when empty.
         due_only: only channels whose digest schedule time has come (what the hourly run uses).
     """
-    with open_runtime(config) as (key, rt):
+    end_ghost_runs()
+    with core_logs(), open_runtime(config) as (key, rt):
         report = run_digest(rt, channel, due_only, prefect_steps(key))
-    publish(report)
-    return report
+    return publish(report)

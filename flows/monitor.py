@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import State, flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import open_runtime, prefect_steps, publish, publish_skip, stale_message
+from flows.common import (
+    core_logs,
+    end_ghost_runs,
+    open_runtime,
+    prefect_steps,
+    publish,
+    publish_skip,
+    stale_message,
+)
 from newswatch.config import DEFAULT_CONFIG
 from newswatch.pipeline import SOURCE_WORKERS, run_cycle
 from newswatch.report import RunReport
@@ -21,7 +29,7 @@ def monitor(
     sources: list[str] | None = None,
     max_late_minutes: int = 20,
     shard: str | None = None,
-) -> RunReport | None:
+) -> State[RunReport] | None:
     """Fetch every source, record and alert on new developments; the same cycle as `newswatch run`.
 
     Args:
@@ -36,7 +44,7 @@ def monitor(
     if skip:
         publish_skip("monitor", skip)
         return None
-    with open_runtime(config) as (key, rt):
+    end_ghost_runs()
+    with core_logs(), open_runtime(config) as (key, rt):
         report = run_cycle(rt, sources, prefect_steps(key), shard)
-    publish(report)
-    return report
+    return publish(report)

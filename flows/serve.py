@@ -6,6 +6,8 @@ starts talk to the right server (never to Prefect's slow temporary one).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -15,10 +17,11 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
+from uuid import UUID
 
 from newswatch import __version__
 from newswatch.config import defer_secrets, format_duration, load_config
@@ -34,6 +37,9 @@ PORTS_TO_TRY = 50
 STARTUP_TIMEOUT = 180.0  # a new SQLite database is migrated first: ~20 s here, more under load
 STOP_GRACE = 10.0
 PREFECT_HOME = Path("state/prefect")
+RUNNER_POLL = 5.0  # seconds between the runner's looks for due runs (Prefect's default: 10)
+LATE_GRACE = timedelta(minutes=2)  # a scheduled run this late on start was missed
+ON_START = "on-start"  # the tag of the monitor runs serve starts at once
 
 
 @dataclass
@@ -163,7 +169,11 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 
 
 def serve(config: str, limit: int = 2, out: IO[str] | None = None) -> None:
-    """Serve monitor, digest and backfill until Ctrl-C or SIGTERM, then stop our server."""
+    """Serve monitor, digest and backfill until Ctrl-C or SIGTERM, then stop our server.
+
+    On start it ends the runs an earlier `serve` left in flight (so none holds the monitor's
+    one-at-a-time slot) and starts a monitor run at once; on stop it ends its own again.
+    """
     out = out or sys.stdout
     if limit < 1:
         raise UsageError(f"serve: the run limit must be at least 1, not {limit}")
@@ -180,9 +190,9 @@ def serve(config: str, limit: int = 2, out: IO[str] | None = None) -> None:
             os.environ["PREFECT_API_URL"] = server.api_url
         ui = os.environ["PREFECT_API_URL"].rstrip("/").removesuffix("/api")
         print(f"Prefect UI: {ui}", file=out, flush=True)
-        _serve_deployments(config_path, groups, limit)
+        _serve_deployments(config_path, groups, limit, out)
     except KeyboardInterrupt:
-        print("stopping…", file=out)
+        print("stopping…", file=out, flush=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
         if server is not None:
@@ -210,10 +220,14 @@ def monitor_groups(config: Config) -> list[tuple[str, float, list[str] | None]]:
 
 
 def _serve_deployments(
-    config_path: str, groups: list[tuple[str, float, list[str] | None]], limit: int
+    config_path: str,
+    groups: list[tuple[str, float, list[str] | None]],
+    limit: int,
+    out: IO[str],
 ) -> None:
-    import prefect
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
 
     from flows.backfill import backfill
     from flows.digest import digest
@@ -232,7 +246,7 @@ def _serve_deployments(
         )
         for name, interval, sources in groups
     ]
-    prefect.serve(
+    deployments = [
         *monitors,
         _deployment(
             digest,
@@ -241,9 +255,93 @@ def _serve_deployments(
             concurrency_limit=one_at_a_time,
         ),
         _deployment(backfill, {"config": config_path}),
-        limit=limit,
-        pause_on_shutdown=False,  # keep schedules active; the monitor skips stale runs itself
+    ]
+    # What prefect.serve() does, with two steps between registering and serving.
+    runner = Runner(limit=limit, pause_on_shutdown=False, query_seconds=RUNNER_POLL)
+    ids = [_registered(runner.add_deployment(d)) for d in deployments]
+    _say(out, end_stale_runs(ids, "ended on start by newswatch serve"))
+    _say(out, start_now(ids[: len(monitors)]))
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        print("stopping…", file=out, flush=True)
+    finally:
+        # Runs this process had in flight die with it: end them now, so none blocks the next.
+        with contextlib.suppress(Exception):
+            _say(out, end_stale_runs(ids, "ended by newswatch serve as it stopped"))
+
+
+def _registered(made: object) -> UUID:
+    if not isinstance(made, UUID):  # add_deployment may also hand back a coroutine
+        raise TypeError(f"unexpected deployment id {made!r}")
+    return made
+
+
+def _say(out: IO[str], lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=out, flush=True)
+
+
+def end_stale_runs(deployment_ids: list[UUID], why: str) -> list[str]:
+    """End the runs of our deployments that a stopped or killed `serve` left behind.
+
+    Pending (also "Submitting"), Running and Cancelling runs become Crashed, which frees the
+    deployment's concurrency slot; scheduled runs whose time passed while nothing served them
+    become Cancelled (the next scheduled run does their work). Forced through the API: a dead
+    process never reports back. Manually created runs still scheduled (a backfill asked for
+    while serve was down) are left to run.
+    """
+    from prefect import State
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
     )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled, Crashed
+
+    in_flight = {StateType.PENDING, StateType.RUNNING, StateType.CANCELLING}
+
+    def ours(run: Any) -> bool:  # scheduled by the deployment's schedule, or by start_now
+        return bool(run.auto_scheduled or ON_START in (run.tags or []))
+
+    wanted = FlowRunFilterStateType(any_=[*in_flight, StateType.SCHEDULED])
+    late = datetime.now(UTC) - LATE_GRACE
+    done = []
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=deployment_ids)),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=wanted)),
+            limit=200,
+        )
+        for run in runs:
+            if run.state is None:
+                continue
+            new: State[Any]
+            if run.state.type in in_flight:
+                new = Crashed(message=f"{why}: this run was {run.state.name} when serve stopped")
+            elif ours(run) and run.expected_start_time and run.expected_start_time < late:
+                new = Cancelled(message=f"{why}: missed while nothing served it")
+            else:
+                continue
+            client.set_flow_run_state(run.id, new, force=True)
+            done.append(f"{why}: {run.name} ({run.state.name} → {new.name})")
+    return done
+
+
+def start_now(deployment_ids: list[UUID]) -> list[str]:
+    """A monitor run now, instead of one interval after start (the first may be a baseline)."""
+    from prefect.client.orchestration import get_client
+
+    lines = []
+    with get_client(sync_client=True) as client:
+        for deployment_id in deployment_ids:
+            run = client.create_flow_run_from_deployment(deployment_id, tags=[ON_START])
+            lines.append(f"first monitor run {run.name} started now")
+    return lines
 
 
 def _deployment(

@@ -40,10 +40,15 @@ class Getter:
     ) -> None:
         self.fetcher, self.source, self.load = fetcher, source, load
         self.pending: dict[str, Validators] = {}
+        self.deadline: float | None = None  # time.monotonic() when the source's budget runs out
 
     def __call__(self, url: str, found_on: str | None) -> FetchResult:
         result = self.fetcher.fetch(
-            url, self.source.settings, validators=self.load(url), found_on=found_on
+            url,
+            self.source.settings,
+            validators=self.load(url),
+            found_on=found_on,
+            deadline=self.deadline,
         )
         if not result.not_modified and (result.validators.etag or result.validators.last_modified):
             self.pending[url] = result.validators

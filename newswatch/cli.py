@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 
@@ -64,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--limit", type=int, default=2, help="flow runs at once (default 2)")
     ck = sub.add_parser("check", parents=[common], help="validate config; --fetch: dry run")
     ck.add_argument("--fetch", action="store_true", help="fetch once, show what would alert")
+    st = sub.add_parser(
+        "status", parents=[common], help="each source's health; channels waiting for retry"
+    )
+    st.add_argument("--json", action="store_true", help="machine-readable output")
     dm = sub.add_parser("demo", parents=[common], help="replay a news day on localhost")
     dm.add_argument("--fast", action="store_true", help="no pause between cycles")
     dv = sub.add_parser("developments", parents=[common], help="what was found, newest first")
@@ -126,17 +131,37 @@ def _shown(text: str) -> str:
     return printable(text, 300)
 
 
+def _flow_report(state: Any) -> RunReport | None:
+    """The report a flow run ended with (Failed ones carry it too); an exception the flow raised
+    is raised again here, so it exits 1 or 2 as it would in-process."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        raise value
+    return value if isinstance(value, RunReport) else None
+
+
 def _print_report(report: RunReport | None) -> int:
+    """Print a run's deliveries and summary; the exit status its verdict calls for.
+
+    The store failing, or every source failing, exits 1 (the flow run is Failed); some sources
+    or channels failing is reported and exits 0.
+    """
     if report is None:  # a flow run that only said why it did nothing (e.g. a stale run)
         return EXIT_OK
     for c in report.deliveries:
         if c.sent or c.failed or c.error:
             waiting = f"; {c.failed} refused, waiting: {c.error}" if c.error else ""
-            state = f"sent {c.sent}{waiting}"
+            state = f"sent {len(c.messages)} message(s){waiting}"
             console.print(f"  channel {c.channel} ({c.mode}): {state}", markup=False)
+    for note in report.health:
+        console.print(f"  {note}", markup=False)
     console.print(report.summary(), markup=False)
     if report.feeds_error:  # the run itself completed: said loudly, but not a failed run
         err_console.print(f"newswatch: warning: {report.feeds_error}", markup=False)
+    verdict = report.verdict()
+    if verdict.level == "failed":
+        err_console.print(f"newswatch: {verdict.message}", markup=False)
+        return EXIT_FAIL
     return EXIT_OK
 
 
@@ -148,7 +173,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if _prefect_api():
         from flows.monitor import monitor
 
-        return _print_report(monitor(config=args.config, shard=args.shard))
+        return _print_report(
+            _flow_report(monitor(config=args.config, shard=args.shard, return_state=True))
+        )
     from newswatch.pipeline import Runtime, Steps, run_cycle
 
     with Runtime.open(config) as rt, _progress("monitoring"):
@@ -163,15 +190,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if _prefect_api():
         from flows.backfill import backfill
 
-        return _print_report(
-            backfill(
-                config=args.config,
-                since=plan.since.isoformat(),  # relative ages counted from the command's time
-                until=plan.until.isoformat(),
-                sources=args.sources,
-                notify=plan.notify,
-            )
+        state = backfill(
+            config=args.config,
+            since=plan.since.isoformat(),  # relative ages counted from the command's time
+            until=plan.until.isoformat(),
+            sources=args.sources,
+            notify=plan.notify,
+            return_state=True,
         )
+        return _print_report(_flow_report(state))
     with Runtime.open(config) as rt, _progress("backfilling"):
         return _print_report(run_backfill(rt, plan, Steps(on_source=_print_source)))
 
@@ -181,9 +208,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if _prefect_api():
         from flows.digest import digest
 
-        return _print_report(
-            digest(config=args.config, channel=args.channel, due_only=args.due_only)
+        state = digest(
+            config=args.config, channel=args.channel, due_only=args.due_only, return_state=True
         )
+        return _print_report(_flow_report(state))
     from newswatch.pipeline import Runtime, run_digest
 
     with Runtime.open(config) as rt:
@@ -238,6 +266,23 @@ def _print_check(rep: SourceReport) -> None:
             f"sources: {', '.join(d.outlets)}",
             markup=False,
         )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from newswatch.pipeline import Runtime
+    from newswatch.status import status_lines, status_table
+
+    config = _config(args)
+    with Runtime.open(config) as rt:
+        table = status_table(config, rt.store)
+    if args.json:
+        import json
+
+        console.print(json.dumps(table, indent=2), markup=False, soft_wrap=True)
+    else:
+        for line in status_lines(table):
+            console.print(line, markup=False)
+    return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -319,6 +364,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "digest": cmd_digest,
     "serve": cmd_serve,
     "check": cmd_check,
+    "status": cmd_status,
     "demo": cmd_demo,
     "developments": cmd_developments,
     "import-opml": cmd_import_opml,

@@ -54,13 +54,22 @@ MAX_VALUES = 200_000
 # PyYAML's scanner is quadratic in the depth of [ ] and { } nesting: 1,500 levels take seconds.
 MAX_FLOW_DEPTH = 64
 
-_SETTING_KEYS = ("interval", "timeout", "per_host_delay", "max_age", "watch_for")
-_MUST_BE_POSITIVE = frozenset({"interval", "timeout", "max_age"})
-_DEFAULT_KEYS = frozenset({*_SETTING_KEYS, "max_bytes", "user_agent"})
+_SETTING_KEYS = (
+    "interval",
+    "timeout",
+    "per_host_delay",
+    "max_age",
+    "watch_for",
+    "budget",
+    "silent_after",
+)
+_MUST_BE_POSITIVE = frozenset({"interval", "timeout", "max_age", "budget"})
+_DEFAULT_KEYS = frozenset({*_SETTING_KEYS, "max_bytes", "user_agent", "alarm_after"})
+STORE_BACKENDS = ("sqlite", "postgresql")
 _TOP_KEYS = frozenset({"store", "defaults", "sources", "topics", "channels", "feeds_dir"})
 _SOURCE_KEYS = frozenset({"name", *SOURCE_KINDS, "links", *_DEFAULT_KEYS})
 _TOPIC_KEYS = frozenset({"name", "any", "all", "none", "measures"})
-_CHANNEL_KEYS = frozenset({"name", "url", "topics", "digest"})
+_CHANNEL_KEYS = frozenset({"name", "url", "topics", "digest", "health"})
 
 _VAR = re.compile(
     r"\$\$\{|\$\{prefect:secret/(?P<secret>[^}]*)\}"
@@ -278,6 +287,14 @@ def _settings(m: dict[str, Any], base: FetchSettings, key: str, ctx: _Ctx) -> Fe
             shown = ctx.show(f"{key}.max_bytes", size)
             raise ctx.error(f"{key}.max_bytes", f"must be a positive number of bytes, not {shown}")
         changes["max_bytes"] = size
+    if "alarm_after" in m:
+        count = m["alarm_after"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            shown = ctx.show(f"{key}.alarm_after", count)
+            raise ctx.error(
+                f"{key}.alarm_after", f"must be a number of cycles (0: never), not {shown}"
+            )
+        changes["alarm_after"] = count
     if "user_agent" in m:
         changes["user_agent"] = _string(m["user_agent"], f"{key}.user_agent", ctx)
     return replace(base, **changes)
@@ -375,8 +392,12 @@ def _channel(item: object, key: str, topics: list[str], seen: set[str], ctx: _Ct
     url = _string(m["url"], f"{key}.url", ctx)
     if not _APPRISE_URL.fullmatch(url):
         raise ctx.error(f"{key}.url", f"not an apprise URL (scheme://…): {mask_url(url)}")
+    health = m.get("health", False)
+    if not isinstance(health, bool):
+        raise ctx.error(f"{key}.health", f"must be true or false, not {_kind(health)}")
     wanted: dict[str, None] = {}
-    for i, topic in enumerate(_list(m.get("topics"), f"{key}.topics", ctx, required=True)):
+    listed = _list(m.get("topics"), f"{key}.topics", ctx, required=not health)
+    for i, topic in enumerate(listed):
         where = f"{key}.topics[{i}]"
         topic = _string(topic, where, ctx)
         if topic not in topics:
@@ -390,22 +411,34 @@ def _channel(item: object, key: str, topics: list[str], seen: set[str], ctx: _Ct
             digest = parse_digest(_string(m["digest"], f"{key}.digest", ctx))
         except ValueError as exc:
             raise ctx.error(f"{key}.digest", str(exc)) from None
-    return Channel(name=name, url=url, topics=tuple(wanted), digest=digest)
+    return Channel(name=name, url=url, topics=tuple(wanted), digest=digest, health=health)
 
 
 def _store(value: object, ctx: _Ctx) -> str:
-    if value is None:
-        return DEFAULT_STORE
-    store = _string(value, "store", ctx)
+    """The store URL; a relative SQLite path is made absolute against the config file's folder."""
+    store = DEFAULT_STORE if value is None else _string(value, "store", ctx)
     # The URL may hold a database password, so the message names only the backend.
     backend = store.partition(":")[0]
     try:
-        make_url(store).get_dialect()
+        url = make_url(store)
+        url.get_dialect()
     except NoSuchModuleError:
         raise ctx.error("store", f"unknown database backend {backend!r} in the URL") from None
     except (ArgumentError, ValueError):
         hint = f"not a SQLAlchemy URL such as {DEFAULT_STORE} or postgresql+psycopg://…"
         raise ctx.error("store", hint) from None
+    if url.get_backend_name() not in STORE_BACKENDS:
+        raise ctx.error(
+            "store",
+            f"unsupported database backend {backend!r}: newswatch stores in sqlite:///PATH or "
+            "postgresql+psycopg://…",
+        )
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = str(url.database)
+        if not path.startswith("file:") and not os.path.isabs(path):
+            folder = os.path.dirname(os.path.abspath(ctx.path))
+            absolute = os.path.normpath(os.path.join(folder, path))
+            return url.set(database=absolute).render_as_string(hide_password=False)
     return store
 
 

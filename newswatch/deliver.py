@@ -10,8 +10,9 @@ from typing import Any
 
 from newswatch.errors import DeliveryError
 from newswatch.models import Channel, ChannelResult, DeliveryMode, OutboxItem
-from newswatch.render import Message, render_digest, render_instant
+from newswatch.render import Message, render_digest, render_health, render_instant
 from newswatch.services import SERVICES, Service, adapted, scheme, service_for
+from newswatch.store.health import Health
 from newswatch.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -188,3 +189,32 @@ def _fail(
     result.failed += len(items)
     result.error = error
     log.warning("channel %s refused %d message(s): %s", result.channel, len(items), error)
+
+
+def deliver_health(
+    health: Health, channels: Sequence[Channel], now: datetime, send: Sender = apprise_send
+) -> list[ChannelResult]:
+    """Source alarms and recovery notices to every `health: true` channel, one message each; a
+    refusing channel keeps them (with backoff) for a later cycle."""
+    results = []
+    for channel in channels:
+        if not channel.health:
+            continue
+        result = ChannelResult(channel.name, "health")
+        results.append(result)
+        notices = health.claim_due(channel.name, now, LEASE)
+        service = channel_service(channel) if notices else service_for(channel.url)
+        for i, notice in enumerate(notices):
+            error = _refusal(send, channel, render_health(notice.title, notice.body, service))
+            if error is None:
+                health.mark_sent(notice, now)
+                result.sent += 1
+                result.messages.append(notice.title)
+                continue
+            rest = notices[i:]
+            health.mark_failed(rest, error, now + backoff(max(n.attempts for n in rest) + 1))
+            result.failed += len(rest)
+            result.error = error
+            log.warning("channel %s refused a health notice: %s", channel.name, error)
+            break
+    return results

@@ -7,6 +7,7 @@ NewswatchError
 ├── FetchError             anything that stopped a fetch
 │   ├── TransientFetchError    timeouts, connection resets, 429, 5xx: worth retrying later
 │   │   └── DeadlineExceeded       the attempt outran its overall deadline (slow-drip server)
+│   │       └── BudgetSpent                the source's `budget` for this cycle ran out
 │   ├── PermanentFetchError    4xx, bad content type, response too large: retrying will not help
 │   └── BlockedFetchError      refused by us: robots.txt, private address, scheme not http(s)
 ├── ParseError             a document we could not read (malformed feed, not a sitemap, ...)
@@ -69,6 +70,10 @@ class TransientFetchError(FetchError):
 
 class DeadlineExceeded(TransientFetchError):
     """The attempt outran its overall deadline (slow-drip server); not worth an immediate retry."""
+
+
+class BudgetSpent(DeadlineExceeded):
+    """The source's `budget` for this cycle is spent: what is left waits for the next cycle."""
 
 
 class PermanentFetchError(FetchError):

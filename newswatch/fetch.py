@@ -22,6 +22,7 @@ import urllib3
 
 from newswatch.errors import (
     BlockedFetchError,
+    BudgetSpent,
     DeadlineExceeded,
     FetchError,
     NewswatchError,
@@ -159,6 +160,16 @@ class _Job:
     userinfo_ok: bool  # the first URL came from the user or from an admitted URL's credentials
     robots: bool  # obey robots.txt (False while downloading robots.txt itself)
     retries: int
+    deadline: float | None = None  # time.monotonic() when the source's budget runs out
+
+    def left(self) -> float:
+        """Seconds of budget left (infinite without a budget); BudgetSpent when none."""
+        if self.deadline is None:
+            return float("inf")
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BudgetSpent("the source's budget for this cycle is spent")
+        return left
 
 
 # --- the fetcher ---------------------------------------------------------------------------
@@ -210,15 +221,18 @@ class Fetcher:
         validators: Validators | None = None,
         found_on: str | None = None,
         accept: str | None = None,
+        deadline: float | None = None,
     ) -> FetchResult:
         """GET ``url``; ``found_on`` is the source a found link came from (None: configured URL).
 
-        Raises only FetchError subclasses; "not modified" is a result with ``not_modified=True``.
+        ``deadline`` (a ``time.monotonic()`` value) bounds the whole fetch, retries and pacing
+        waits included: past it, BudgetSpent. Raises only FetchError subclasses; "not modified"
+        is a result with ``not_modified=True``.
         """
         started = time.monotonic()
         outcome = "failed"
         try:
-            result = self._fetch(url, settings, validators, found_on, accept)
+            result = self._fetch(url, settings, validators, found_on, accept, deadline)
             outcome = f"{result.status}, {len(result.content)} bytes"
             return replace(result, elapsed=time.monotonic() - started)
         except FetchError as exc:
@@ -236,6 +250,7 @@ class Fetcher:
         validators: Validators | None,
         found_on: str | None,
         accept: str | None,
+        deadline: float | None = None,
     ) -> FetchResult:
         sent = validators or Validators()
         headers = {"User-Agent": settings.user_agent or self._user_agent}
@@ -246,7 +261,10 @@ class Fetcher:
         }
         headers.update({name: value for name, value in extra.items() if value})
         # A configured URL vouches only for its own host and port; redirects elsewhere are checked.
-        job = _Job(settings, headers, found_on or url, found_on is None, True, self._max_retries)
+        job = _Job(
+            settings, headers, found_on or url, found_on is None, True, self._max_retries, deadline
+        )
+        job.left()
         final_url, reply = self._follow(url, job)
         if reply.status == 304:
             fresh = reply.validators
@@ -292,7 +310,7 @@ class Fetcher:
             except TransientFetchError as exc:
                 if exc.retry_after is not None or attempt >= job.retries:
                     raise
-                time.sleep(self._backoff(attempt))
+                self._sleep(self._backoff(attempt), job)
                 continue
             if reply.status != 429 and reply.status < 500:
                 if reply.status >= 400:
@@ -310,8 +328,15 @@ class Fetcher:
                     retry_after=wait,
                 )
             if wait is None:  # with Retry-After, the host's not_before makes _once wait instead
-                time.sleep(self._backoff(attempt))
+                self._sleep(self._backoff(attempt), job)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @staticmethod
+    def _sleep(seconds: float, job: _Job) -> None:
+        """Wait before a retry, unless the budget would run out meanwhile (then BudgetSpent)."""
+        if seconds >= job.left():
+            raise BudgetSpent("the source's budget for this cycle is spent")
+        time.sleep(seconds)
 
     def _backoff(self, attempt: int) -> float:
         wait = min(self._max_retry_wait, self._backoff_base * 2.0**attempt)
@@ -325,11 +350,11 @@ class Fetcher:
             wait = max(host.not_before, host.last_end + gap) - time.monotonic()
             self._check_wait(target, wait)
             if gap > 0 and self._pacing is not None:
-                self._await_shared_slot(target, gap, wait)
+                self._await_shared_slot(target, gap, wait, job)
             elif wait > 0:
-                time.sleep(wait)
+                self._sleep(wait, job)
             try:
-                reply = self._exchange(target, job.settings, job.headers)
+                reply = self._exchange(target, job)
             finally:
                 # Measured from the end of the previous request, so arrivals are >= gap apart.
                 host.last_end = time.monotonic()
@@ -342,7 +367,7 @@ class Fetcher:
             message = f"host {target.host} is paused for {wait:.0f}s more"
             raise TransientFetchError(message, url=redact(target.url), retry_after=wait)
 
-    def _await_shared_slot(self, target: Target, gap: float, local_wait: float) -> None:
+    def _await_shared_slot(self, target: Target, gap: float, local_wait: float, job: _Job) -> None:
         """Sleep until this host's next slot among every process sharing the store.
 
         Another process may send at the slot after ours, so sending late is as bad as sending
@@ -355,7 +380,7 @@ class Fetcher:
             wait = self._shared_wait(target, gap, local_wait)
             self._check_wait(target, wait)
             if wait > 0:
-                time.sleep(wait)
+                self._sleep(wait, job)
             if time.monotonic() - (asked + wait) <= SHARED_GAP_MARGIN / 2:
                 return
             local_wait = 0.0
@@ -377,10 +402,25 @@ class Fetcher:
                 f"cannot reserve a request slot for {target.host}: {exc}", url=redact(target.url)
             ) from exc
 
-    def _exchange(self, target: Target, settings: FetchSettings, headers: dict[str, str]) -> _Reply:
+    def _exchange(self, target: Target, job: _Job) -> _Reply:
+        settings = job.settings
         attempt = Attempt(redact(target.url), target.require_public)
-        timeout = (settings.timeout, settings.timeout)
-        with attempt.running(settings.timeout * DEADLINE_FACTOR), _translated(attempt):
+        left = job.left()
+        timeout = (min(settings.timeout, left), min(settings.timeout, left))
+        cut = min(settings.timeout * DEADLINE_FACTOR, left)
+        try:
+            return self._exchange_once(target, job, attempt, timeout, cut)
+        except DeadlineExceeded as exc:
+            if cut < settings.timeout * DEADLINE_FACTOR and not isinstance(exc, BudgetSpent):
+                spent = "the source's budget for this cycle ran out"
+                raise BudgetSpent(spent, url=attempt.url) from exc
+            raise
+
+    def _exchange_once(
+        self, target: Target, job: _Job, attempt: Attempt, timeout: tuple[float, float], cut: float
+    ) -> _Reply:
+        settings, headers = job.settings, job.headers
+        with attempt.running(cut), _translated(attempt):
             response = self._session.get(
                 target.url, headers=headers, timeout=timeout, stream=True, allow_redirects=False
             )
@@ -413,9 +453,13 @@ class Fetcher:
         capped = replace(job.settings, max_bytes=min(job.settings.max_bytes, ROBOTS_MAX_BYTES))
         headers = {"User-Agent": job.headers["User-Agent"], "Accept": "text/plain, */*;q=0.1"}
         # The URL keeps the credentials the page itself was admitted with, and no others.
-        robots_job = _Job(capped, headers, job.origin, True, robots=False, retries=0)
+        robots_job = _Job(
+            capped, headers, job.origin, True, robots=False, retries=0, deadline=job.deadline
+        )
         try:
             _, reply = self._follow(url, robots_job)
+        except BudgetSpent:
+            raise  # our budget, not the host's failure: robots.txt is read again next cycle
         except TransientFetchError:
             return RobotsRules(min(expires, time.monotonic() + FAILURE_TTL), unavailable=True)
         except PermanentFetchError as exc:

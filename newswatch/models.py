@@ -13,7 +13,7 @@ DevelopmentKind = Literal["new_story", "update", "figure"]
 NotifyMode = Literal["digest", "none", "instant"]
 ItemKind = Literal["article", "page"]  # what an observation is: a listed article or a live page
 Origin = Literal["monitor", "backfill", "check"]  # which kind of run saw it
-DeliveryMode = Literal["instant", "digest", "backfill"]  # how an outbox row is sent
+DeliveryMode = Literal["instant", "digest", "backfill", "health"]  # how a message is sent
 RunKind = Literal["monitor", "backfill", "digest", "check"]
 
 
@@ -31,6 +31,9 @@ class FetchSettings:
     watch_for: float = 86400.0
     max_bytes: int = 5_000_000
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+    budget: float = 120.0  # the most one source may take in a cycle
+    alarm_after: int = 3  # failing cycles in a row before a health alarm (0: never)
+    silent_after: float = 2 * 86400.0  # no new item for this long: a health alarm (0: never)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ class Channel:
     url: str  # apprise URL with ${VAR} already expanded: a secret, never print it
     topics: tuple[str, ...]
     digest: str | None = None  # None = instant; "hourly" | "daily HH:MM" | a cron expression
+    health: bool = False  # gets source health alarms and recovery notices
 
     @property
     def is_email(self) -> bool:
@@ -411,6 +415,52 @@ class ChannelResult:
     failed: int = 0
     error: str | None = None
     messages: list[str] = field(default_factory=list)  # titles of the messages sent
+
+
+# --- source health -------------------------------------------------------------------------
+
+AlarmKind = Literal["failing", "silent"]
+NoticeKind = Literal["alarm", "recovery"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """What the store knows about how a source has been doing (one row of source_state)."""
+
+    name: str
+    baselined_at: datetime | None = None
+    last_run_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    last_error: str | None = None
+    failures: int = 0  # failing cycles in a row
+    last_new_at: datetime | None = None  # last cycle that found an item never seen before
+    last_development_at: datetime | None = None
+    alarm: AlarmKind | None = None  # the alarm raised and not yet recovered from
+    alarm_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthChange:
+    """An alarm to raise or a recovery to announce for one source, with its message."""
+
+    source: str
+    kind: NoticeKind
+    alarm: AlarmKind
+    title: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class HealthNotice:
+    """A claimed health message for one channel; `claim_token` proves the claim is still ours."""
+
+    id: int
+    source: str
+    channel: str
+    title: str
+    body: str
+    attempts: int
+    claim_token: str
 
 
 # --- subscription lists (OPML) ----------------------------------------------------------------

@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import get_args
 
 from newswatch.acquire import Getter, discover, observe
 from newswatch.dedupe import copy_of
-from newswatch.deliver import deliver_digests, deliver_instant
+from newswatch.deliver import deliver_digests, deliver_health, deliver_instant
 from newswatch.detect import Rules, analyse, decide
-from newswatch.errors import FetchError, NewswatchError, ParseError, UsageError
+from newswatch.errors import (
+    BudgetSpent,
+    FetchError,
+    NewswatchError,
+    ParseError,
+    StoreError,
+    UsageError,
+)
 from newswatch.feedfiles import update_feeds
 from newswatch.fetch import Fetcher
+from newswatch.health import assess
 from newswatch.models import (
     Channel,
     ChannelResult,
@@ -184,19 +194,48 @@ def run_cycle(
     report = begin_run(rt, "monitor")
     how = Pass(run_id=report.run_id)
     report.sources = steps.fan_out(rt, sources, how, steps.on_source)
-    report.deliveries = steps.deliver(lambda: deliver_cycle(rt))
+    with _store_guard(report):
+        report.health = check_health(rt, sources, utcnow())
+    with _store_guard(report):
+        report.deliveries = steps.deliver(lambda: deliver_cycle(rt))
     return finish_run(rt, report)
 
 
 def deliver_cycle(rt: Runtime) -> list[ChannelResult]:
-    """A monitor cycle's delivery: instant alerts, and backfill digests a channel refused before."""
+    """A monitor cycle's delivery: instant alerts, backfill digests a channel refused before, and
+    health alarms and recovery notices."""
     now = utcnow()
     outbox, channels = rt.store.outbox, rt.config.channels
     results = deliver_instant(outbox, channels, now)
     retried = deliver_digests(
         outbox, channels, now, mode="backfill", due_only=True, label="backfill"
     )
-    return results + [r for r in retried if r.sent or r.failed or r.error]
+    health = deliver_health(rt.store.health, channels, now)
+    return results + [r for r in retried + health if r.sent or r.failed or r.error]
+
+
+def check_health(rt: Runtime, sources: Sequence[Source], now: datetime) -> list[str]:
+    """Raise an alarm for each source failing or silent too long, announce recoveries; each
+    change once (the store lets one process win) and enqueued for every health channel."""
+    channels = [c.name for c in rt.config.channels if c.health]
+    by_name = {s.name: s for s in sources}
+    notes = []
+    for state in rt.store.health.states(list(by_name)):
+        change = assess(state, by_name[state.name].settings, now)
+        if change and rt.store.health.apply(change, channels, now):
+            notes.append(change.title)
+            log.warning("%s: %s", change.title, change.body)
+    return notes
+
+
+@contextmanager
+def _store_guard(report: RunReport) -> Iterator[None]:
+    """A store failure after the sources: noted in the report (the run fails), not raised."""
+    try:
+        yield
+    except StoreError as exc:
+        report.store_error = report.store_error or str(exc)
+        log.error("%s", exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +284,8 @@ def run_backfill(rt: Runtime, plan: Backfill, steps: Steps = Steps()) -> RunRepo
         parallel=False,
     )
     report.sources = steps.fan_out(rt, sources, how, steps.on_source)
-    report.deliveries = steps.deliver(lambda: deliver_backfill(rt, plan))
+    with _store_guard(report):
+        report.deliveries = steps.deliver(lambda: deliver_backfill(rt, plan))
     return finish_run(rt, report)
 
 
@@ -291,7 +331,8 @@ def run_digest(
     def send() -> list[ChannelResult]:
         return deliver_digests(rt.store.outbox, chans, utcnow(), mode="digest", due_only=due_only)
 
-    report.deliveries = steps.deliver(send)
+    with _store_guard(report):
+        report.deliveries = steps.deliver(send)
     return finish_run(rt, report)
 
 
@@ -305,15 +346,18 @@ def run_check(rt: Runtime, on_source: OnSource | None = None) -> RunReport:
 
 
 def begin_run(rt: Runtime, kind: RunKind, note: str = "") -> RunReport:
+    """Record the run's start; a store that cannot be written fails here, before any fetch."""
     started = utcnow()
-    return RunReport(kind, started, note=note, run_id=rt.store.start_run(kind, started))
+    run_id = rt.store.start_run(kind, started)
+    return RunReport(kind, started, note=note, run_id=run_id, store=rt.store.name)
 
 
 def finish_run(rt: Runtime, report: RunReport) -> RunReport:
     report.feeds_error = update_feeds(rt.store, rt.config, utcnow())
     report.finished = utcnow()
     if report.run_id is not None:
-        rt.store.finish_run(report.run_id, report.finished, report.to_dict())
+        with _store_guard(report):
+            rt.store.finish_run(report.run_id, report.finished, report.to_dict())
     return report
 
 
@@ -336,7 +380,12 @@ def process_source(rt: Runtime, source: Source, how: Pass) -> SourceReport:
     """Fetch a source and its items, detect, record; any failure becomes part of the report."""
     try:
         return _process_source(rt, source, how)
-    except NewswatchError as exc:  # e.g. the store failing mid-source: report it, go on
+    except StoreError as exc:  # the store's failure, not the source's: the run will fail
+        report = SourceReport(source.name, source.kind)
+        report.store_failure(exc)
+        log.error("source %s: %s", source.name, exc)
+        return report
+    except NewswatchError as exc:
         report = SourceReport(source.name, source.kind)
         report.fail(exc)
         return report
@@ -345,8 +394,11 @@ def process_source(rt: Runtime, source: Source, how: Pass) -> SourceReport:
 def _process_source(rt: Runtime, source: Source, how: Pass) -> SourceReport:
     now = utcnow()
     baseline = how.origin != "backfill" and not rt.store.is_baselined(source.name)
+    if how.window and how.origin == "backfill":
+        how = replace(how, window=_backfill_window(rt, source, how.window))
     # A baseline fetches the source in full: validators left by a backfill must not hide items.
     get = Getter(rt.fetcher, source, _no_validators if baseline else rt.store.validators)
+    get.deadline = time.monotonic() + source.settings.budget
     job = SourceJob(
         source, how, baseline, now, get, SourceReport(source.name, source.kind, baseline)
     )
@@ -356,15 +408,43 @@ def _process_source(rt: Runtime, source: Source, how: Pass) -> SourceReport:
         job.report.fail(exc)
     else:
         _process_items(rt, job, items)
+    report = job.report
+    if report.error:
+        log.warning("source %s failed: %s", source.name, report.error)
     if how.origin == "monitor" and not how.dry_run:
-        rt.store.record_source_run(source.name, now, job.report.error, baseline)
-    return job.report
+        rt.store.record_source_run(
+            source.name, now, report.error, baseline, report.new_items, len(report.developments)
+        )
+    return report
+
+
+def _backfill_window(
+    rt: Runtime, source: Source, window: tuple[datetime, datetime]
+) -> tuple[datetime, datetime]:
+    """A backfill stops where the source's last monitor cycle began: what was published since
+    is the monitor's to alert on (instantly), not a backfill digest's."""
+    last = rt.store.last_monitor_run(source.name)
+    if last is None or last >= window[1]:
+        return window
+    return window[0], last
 
 
 def _process_items(rt: Runtime, job: SourceJob, items: list[Item] | None) -> None:
     work, left = _work_list(rt, job, items)
-    for url, listed in work:
-        _process_item(rt, job, url, listed)
+    for i, (url, listed) in enumerate(work):
+        if not _within_budget(job) or not _process_item(rt, job, url, listed):
+            # What the budget left waits for the next cycle; the validators are not kept, so
+            # the next cycle sees the full listing again.
+            job.report.budget_spent = True
+            job.report.left = len(work) - i + len(left)
+            left += [it for _, it in work[i:] if it is not None]
+            log.warning(
+                "source %s: budget %.0fs spent; %d item(s) left for the next cycle",
+                job.source.name,
+                job.source.settings.budget,
+                job.report.left,
+            )
+            break
     if job.baseline and left and not job.how.dry_run:
         # Links a baseline could not fetch are remembered unfetched, as history: left for
         # later they would look new on the next cycle and alert as news.
@@ -373,8 +453,13 @@ def _process_items(rt: Runtime, job: SourceJob, items: list[Item] | None) -> Non
     # The source's own validators are kept only when everything it listed was handled: after a
     # failed or capped item, the next cycle must see the full listing again.
     report = job.report
-    if not left and not report.item_errors and report.ok and job.how.origin == "monitor":
+    done = not left and not report.budget_spent
+    if done and not report.item_errors and report.ok and job.how.origin == "monitor":
         _keep_validators(rt, job, list(job.get.pending))
+
+
+def _within_budget(job: SourceJob) -> bool:
+    return job.get.deadline is None or time.monotonic() < job.get.deadline
 
 
 def _remember_unfetched(rt: Runtime, source: Source, items: list[Item]) -> None:
@@ -436,23 +521,29 @@ def _sort_key(item: Item) -> datetime:
     return item.published or datetime.max.replace(tzinfo=UTC)
 
 
-def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) -> None:
+def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) -> bool:
+    """Fetch, detect and record one item; False when the source's budget ran out meanwhile."""
     try:
         obs = observe(job.source, url, job.get, rt.parsing)
+    except BudgetSpent:
+        return False
     except (FetchError, ParseError) as exc:
         if job.source.kind == "page":  # the page is the source: its failure is the source's
             job.report.fail(exc)
         else:
             job.report.item_failed(url, exc)
-        return
+        return True
     job.report.fetched += 1
     if obs is None:
         job.report.not_modified += 1
-        return
+        return True
+    if listed is not None or job.source.kind == "page":
+        job.report.new_items += 1
     if listed and not obs.published and listed.published:
         obs = replace(obs, published=listed.published)
     job.report.add_developments(record_observation(rt, obs, job.how, job.baseline))
     _keep_validators(rt, job, [url])  # only now: the observation is stored
+    return True
 
 
 # --- one observation -----------------------------------------------------------------------

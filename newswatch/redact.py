@@ -110,7 +110,7 @@ def describe(config: Config) -> str:
     width = max([len(c.name) for c in config.channels], default=0)
     for c in config.channels:
         when = f"digest {c.digest}" if c.digest else "instant"
-        lines.append(
-            f"  {c.name:<{width}}  {mask_url(c.url)}  topics: {', '.join(c.topics)}  {when}"
-        )
+        what = f"topics: {', '.join(c.topics)}  {when}" if c.topics else ""
+        what += "  + source health" if c.health else ""
+        lines.append(f"  {c.name:<{width}}  {mask_url(c.url)}  {what.strip()}")
     return "\n".join(lines) + "\n"

@@ -100,6 +100,19 @@ def render_digest(devs: Sequence[Development], service: Service, label: str) -> 
     return Message(title, body, service.format, field)
 
 
+def render_health(title: str, text: str, service: Service) -> Message:
+    """A health alarm or recovery notice written for `service` (its text made inert there)."""
+    if service.family == "email":
+        body = f"<html><body><p>{inert(text, 'html', 4000)}</p></body></html>"
+        return Message(title, body, "html", title)
+    body = inert(text, service.markup, 4000, line_start=True)
+    if service.title_field:
+        return Message(title, body, service.format, title)
+    sep = "<br>\n" if service.markup == "html" else "\n"
+    head = inert(title, service.markup, service.title_max, line_start=True)
+    return Message(title, head + sep + body, service.format, "")
+
+
 # --- chat and plain text -----------------------------------------------------------------------
 
 

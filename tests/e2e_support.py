@@ -31,7 +31,24 @@ from newswatch.render import KIND_LABEL
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "config" / "demo.yaml"
-STORE = Path("state") / "demo" / "newswatch.db"  # where config/demo.yaml puts it, per directory
+STORE = Path("state") / "demo" / "newswatch.db"  # where demo_config_in(cwd) puts it, per directory
+
+
+def demo_text(folder: Path) -> str:
+    """config/demo.yaml with its store in `folder`/state/demo (the file's own is the checkout's)."""
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("store:"))
+    return text.replace(line, f'store: "sqlite:///{folder / STORE}"')
+
+
+def demo_config_in(cwd: Path) -> Path:
+    """A copy of config/demo.yaml in `cwd` that keeps its store there, as tests expect."""
+    path = cwd / "demo.yaml"
+    if not path.exists():
+        path.write_text(demo_text(cwd), encoding="utf-8")
+    return path
+
+
 GATE_TIMEOUT = 60.0  # a gate nobody opens gives way after this, so a broken test cannot hang
 CLI_TIMEOUT = 180.0
 PAUSE_URL, PAUSE_TOPIC = "NEWSWATCH_TEST_PAUSE_URL", "NEWSWATCH_TEST_PAUSE_TOPIC"
@@ -195,10 +212,10 @@ class World:
         return [sys.executable, "-m", module, *args, "-c", str(config)]
 
     def cli(
-        self, cwd: Path, *args: str, config: Path = DEMO_CONFIG
+        self, cwd: Path, *args: str, config: Path | None = None
     ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            self.command(args, config, "newswatch.cli"),
+            self.command(args, config or demo_config_in(cwd), "newswatch.cli"),
             cwd=cwd,
             env=self.env(),
             capture_output=True,
@@ -212,19 +229,19 @@ class World:
         self,
         cwd: Path,
         *args: str,
-        config: Path = DEMO_CONFIG,
+        config: Path | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start the CLI (through this module, so the fault-injection point is available)."""
         return subprocess.Popen(
-            self.command(args, config, "tests.e2e_support"),
+            self.command(args, config or demo_config_in(cwd), "tests.e2e_support"),
             cwd=cwd,
             env=self.env(extra_env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
 
-    def run(self, cwd: Path, step: int, config: Path = DEMO_CONFIG) -> str:
+    def run(self, cwd: Path, step: int, config: Path | None = None) -> str:
         self.site.set_step(step)
         return self.cli(cwd, "run", config=config).stdout
 
@@ -251,6 +268,7 @@ def write_config(path: Path, **changes: Any) -> Path:
     `sources` may be a list of source names to keep; `channels` a full list of channel maps.
     """
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    data["store"] = f"sqlite:///{STORE}"  # relative to the file's folder, as before per directory
     for key, value in changes.items():
         if key == "sources":
             data["sources"] = [s for s in data["sources"] if s["name"] in value]

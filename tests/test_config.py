@@ -202,7 +202,8 @@ def test_expanded_values_never_appear_in_errors(tmp_path: Path) -> None:
 def test_example_config_loads_and_round_trips() -> None:
     config = load_config(EXAMPLE, env=SECRETS)
     assert config.path == str(EXAMPLE)
-    assert config.store == DEFAULT_STORE
+    # Relative to the config file's folder: state/ of the checkout, wherever the command runs.
+    assert config.store == f"sqlite:///{EXAMPLE.parent.parent / 'state' / 'newswatch.db'}"
     assert [s.kind for s in config.sources] == ["feed", "page", "sitemap", "listing"]
     assert all(".example.org" in s.url for s in config.sources)
     live, sitemap, listing = config.sources[1], config.sources[2], config.sources[3]
@@ -217,7 +218,8 @@ def test_example_config_loads_and_round_trips() -> None:
         ("fled", ("fled", "refugees")),
         ("detained", ("detained", "arrested")),
     )
-    chat, email, briefing = config.channels
+    chat, email, briefing, ops = config.channels
+    assert ops.health and ops.topics == ()
     assert (
         chat.url == "slack://T0KENa1/B0KENb2/s3cretSlackTok/#ukraine-desk" and chat.digest is None
     )
@@ -291,14 +293,15 @@ def test_env_expansion_defaults_and_os_environ(
     )
     path = write(tmp_path, text)
     config = load_config(path, env={"HOST": "hooks.example.org"})
-    assert config.store == "sqlite:///other.db"
+    assert config.store == f"sqlite:///{tmp_path / 'other.db'}"
     assert config.channels[0].url == "json://hooks.example.org/${literal}"
     assert (
         load_config(path, env={"HOST": "h.example.org", "STORE": "sqlite:///s.db"}).store
-        == "sqlite:///s.db"
+        == f"sqlite:///{tmp_path / 's.db'}"
     )
     assert (
-        load_config(path, env={"HOST": "h.example.org", "STORE": ""}).store == "sqlite:///other.db"
+        load_config(path, env={"HOST": "h.example.org", "STORE": ""}).store
+        == f"sqlite:///{tmp_path / 'other.db'}"
     )
     monkeypatch.setenv("HOST", "from-os.example.org")
     assert "from-os.example.org" in load_config(path).channels[0].url
@@ -308,7 +311,7 @@ def test_env_expansion_defaults_and_os_environ(
 
 def test_defaults_apply_when_absent(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD + "channels:\n"), env={})
-    assert config.store == DEFAULT_STORE
+    assert config.store == DEFAULT_STORE.replace("///", f"///{tmp_path}/")
     assert config.defaults == FetchSettings() == config.sources[0].settings
     assert config.channels == ()
     assert config.topics[0].all == () and config.topics[0].measures == ()
@@ -445,6 +448,66 @@ def test_digest_rejects(spec: str) -> None:
 )
 def test_mask_url(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+@pytest.mark.parametrize(
+    ("store", "expected"),
+    [
+        ("sqlite:///state/nw.db", "sqlite:///{folder}/state/nw.db"),
+        ("sqlite:///../nw.db", "sqlite:///{parent}/nw.db"),
+        ("sqlite:////abs/nw.db", "sqlite:////abs/nw.db"),
+        ("sqlite://", "sqlite://"),
+        (
+            "postgresql+psycopg://u:p@db.example.org/nw",
+            "postgresql+psycopg://u:p@db.example.org/nw",
+        ),
+    ],
+)
+def test_a_relative_sqlite_store_is_relative_to_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str, expected: str
+) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    path = folder / "nw.yaml"
+    path.write_text(f'store: "{store}"\n' + GOOD, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # elsewhere: the working directory must not matter
+    config = load_config("conf/nw.yaml", env={})
+    assert config.store == expected.format(folder=folder, parent=tmp_path)
+
+
+@pytest.mark.parametrize("store", ["mysql://u@h/db", "oracle://h/db", "mssql+pyodbc://h/db"])
+def test_an_unsupported_store_backend_is_a_config_error_naming_store(
+    tmp_path: Path, store: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, f'store: "{store}"\n' + GOOD), env={})
+    assert info.value.key == "store" and "unsupported" in str(info.value)
+
+
+def test_health_budget_and_alarm_keys(tmp_path: Path) -> None:
+    text = (
+        "defaults:\n  budget: 30s\n  alarm_after: 0\n  silent_after: 0\n"
+        + GOOD
+        + "channels:\n  - name: ops\n    url: json://ops.example.org/\n    health: true\n"
+    )
+    config = load_config(write(tmp_path, text), env={})
+    assert (config.defaults.budget, config.defaults.alarm_after, config.defaults.silent_after) == (
+        30,
+        0,
+        0,
+    )
+    assert config.channels[0].health and config.channels[0].topics == ()
+    for bad, key in [
+        ("defaults:\n  budget: 0\n", "defaults.budget"),
+        ("defaults:\n  alarm_after: -1\n", "defaults.alarm_after"),
+        ("defaults:\n  alarm_after: yes\n", "defaults.alarm_after"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            load_config(write(tmp_path, bad + GOOD), env={})
+        assert info.value.key == key, info.value
+    no_topics = GOOD + "channels:\n  - name: c\n    url: json://x.example.org/\n"
+    with pytest.raises(ConfigError, match="topics"):
+        load_config(write(tmp_path, no_topics), env={})
 
 
 def test_check_refuses_a_term_re2_cannot_run(

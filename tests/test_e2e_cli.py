@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from newswatch.demo import NewsDaySite, SmtpReceiver, WebhookReceiver
+from tests.e2e_support import demo_config_in, demo_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "config" / "demo.yaml"
@@ -31,7 +32,8 @@ class World:
         )
         return env
 
-    def cli(self, *args: str, config: Path = DEMO_CONFIG) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+        config = config or demo_config_in(self.cwd)
         return subprocess.run(
             [sys.executable, "-m", "newswatch.cli", *args, "-c", str(config)],
             cwd=self.cwd,
@@ -128,7 +130,7 @@ def _expire_backoff(cwd: Path) -> None:
 
 
 def test_a_failing_source_is_reported_and_the_others_go_on(world: World, tmp_path: Path) -> None:
-    text = DEMO_CONFIG.read_text(encoding="utf-8").replace(
+    text = demo_text(world.cwd).replace(
         "sources:\n",
         'sources:\n  - name: broken\n    feed: "${NEWSWATCH_DEMO_SITE}/no/such/feed.rss"\n',
         1,
@@ -268,9 +270,7 @@ def test_hostile_sources_fail_alone_and_the_run_goes_on(tmp_path: Path) -> None:
                 ("slow", "page", "/slow", "    timeout: 1s\n"),
             ]
         )
-        text = DEMO_CONFIG.read_text(encoding="utf-8").replace(
-            "sources:\n", "sources:\n" + hostile, 1
-        )
+        text = demo_text(tmp_path).replace("sources:\n", "sources:\n" + hostile, 1)
         cfg = tmp_path / "hostile.yaml"
         cfg.write_text(text, encoding="utf-8")
         world = World(site, hook, smtp, tmp_path)

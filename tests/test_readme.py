@@ -19,4 +19,6 @@ def test_readme_config_example_is_a_valid_config(tmp_path: Path) -> None:
     env = {"SLACK_TOKEN": "t", "SMTP_USER": "u", "SMTP_PASS": "p", "PGPASSWORD": "x"}
     config = load_config(cfg, env=env)
     assert {s.kind for s in config.sources} == {"feed", "page", "sitemap", "listing"}
-    assert [c.digest for c in config.channels] == [None, "daily 08:00"]
+    assert [c.digest for c in config.channels] == [None, "daily 08:00", None]
+    assert [c.health for c in config.channels] == [False, False, True]
+    assert config.defaults.budget == 120 and config.defaults.alarm_after == 3

@@ -170,7 +170,8 @@ def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: P
         "story_paragraphs",
         "figures",
         "paragraphs",
-        "host_pacing",  # came in 0006
+        "health_notices",  # came in 0006_source_health
+        "host_pacing",  # came in 0007
     }
     for name, table in metadata.tables.items():
         if name not in new_tables:
@@ -189,6 +190,8 @@ def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: P
     with engine.begin() as conn:
         v1.create_all(conn)
         conn.exec_driver_sql("ALTER TABLE outbox DROP COLUMN claimed_by")  # came in 0005
+        for column in ("last_new_at", "last_development_at", "alarm", "alarm_at"):  # 0006
+            conn.exec_driver_sql(f"ALTER TABLE source_state DROP COLUMN {column}")
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", MIGRATIONS)
         cfg.attributes["connection"] = conn

@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from newswatch.demo.site import NewsDaySite
 from newswatch.report import RunReport, SourceReport
 
 PAUSE = 1.5  # seconds between cycles, so a person can follow
+DEMO_STORE = "sqlite:///state/demo/newswatch.db"  # relative to the working directory
 
 
 def run_demo(config_path: str, *, fast: bool = False, console: Console | None = None) -> int:
@@ -37,7 +39,9 @@ def run_demo(config_path: str, *, fast: bool = False, console: Console | None = 
             "NEWSWATCH_DEMO_HOOK": hook.url,
             "NEWSWATCH_DEMO_MAIL": smtp.apprise_url(to="editor@newsdesk.example"),
         }
-        config = load_config(config_path, env={**os.environ, **env})
+        # The demo's store is always state/demo/ of the working directory (started afresh), also
+        # when the config comes from an installed wheel, whose folder is no place for a store.
+        config = replace(load_config(config_path, env={**os.environ, **env}), store=DEMO_STORE)
         _fresh_store(config.store)
         out.print(
             f"[bold]newswatch demo[/]: a news day (28 Feb 2022, replayed on today's clock) "
@@ -93,7 +97,7 @@ def _summary(
         table.add_row(
             str(i),
             ", ".join(f"{k} ×{n}" for k, n in kinds.items()) or "-",
-            str(sum(c.sent for c in rep.deliveries)),
+            str(rep.messages_sent),
             ", ".join(s.source for s in rep.failed_sources) or "-",
         )
     out.print(table)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from newswatch.models import (
     Development,
@@ -34,12 +34,14 @@ from newswatch.models import (
 from newswatch.shingles import article_shingles
 from newswatch.store.db import MIGRATIONS, Database, insert_ignore
 from newswatch.store.export import recent_developments
+from newswatch.store.health import Health
 from newswatch.store.observations import write_observation
 from newswatch.store.outbox import Outbox
 from newswatch.store.pacing import HostPacing
 from newswatch.store.schema import (
     articles,
     http_validators,
+    outbox,
     paragraphs,
     runs,
     source_state,
@@ -47,7 +49,7 @@ from newswatch.store.schema import (
 )
 from newswatch.store.stories import figure_history, find_candidates, history, sharing_paragraphs
 
-__all__ = ["MIGRATIONS", "HostPacing", "Outbox", "Store"]
+__all__ = ["MIGRATIONS", "Health", "HostPacing", "Outbox", "Store"]
 
 
 class Store:
@@ -56,6 +58,7 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.outbox = Outbox(db)
+        self.health = Health(db)
         self.pacing = HostPacing(db)  # per-host request slots shared with every other process
 
     @classmethod
@@ -80,12 +83,29 @@ class Store:
             ).first()
         return bool(row and row[0])
 
+    def last_monitor_run(self, source: str) -> datetime | None:
+        """When the source's last monitor cycle started (None: never monitored)."""
+        with self.db.read() as conn:
+            return conn.execute(
+                select(source_state.c.last_run_at).where(source_state.c.name == source)
+            ).scalar()
+
     def record_source_run(
-        self, source: str, now: datetime, error: str | None, baseline: bool
+        self,
+        source: str,
+        now: datetime,
+        error: str | None,
+        baseline: bool,
+        new_items: int = 0,
+        developments: int = 0,
     ) -> None:
         with self.db.tx() as conn:
             insert_ignore(conn, source_state, {"name": source, "consecutive_failures": 0})
             values: dict[str, Any] = {"last_run_at": now, "last_error": error}
+            if new_items or (baseline and error is None):
+                values["last_new_at"] = now  # a baseline starts the silence clock
+            if developments:
+                values["last_development_at"] = now
             if error is None:
                 values["last_ok_at"] = now
                 values["consecutive_failures"] = 0
@@ -94,6 +114,25 @@ class Store:
             else:
                 values["consecutive_failures"] = source_state.c.consecutive_failures + 1
             conn.execute(update(source_state).where(source_state.c.name == source).values(values))
+
+    def channels_waiting(self) -> list[tuple[str, str, int, datetime, str | None]]:
+        """Channels holding alerts after a refusal: (channel, mode, rows, next try, last error)."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(
+                    outbox.c.channel,
+                    outbox.c.mode,
+                    func.count(),
+                    func.max(outbox.c.next_attempt_at),
+                    func.max(outbox.c.last_error),
+                )
+                .where(outbox.c.status == "pending")
+                .where(outbox.c.attempts > 0)
+                .group_by(outbox.c.channel, outbox.c.mode)
+            ).all()
+        waiting = [(r[0], r[1], int(r[2]), r[3], r[4]) for r in rows]
+        waiting += [(c, "health", n, t, e) for c, n, t, e in self.health.waiting()]
+        return sorted(waiting)
 
     # --- HTTP validators -------------------------------------------------------------------
 

@@ -64,6 +64,34 @@ source_state = Table(
     Column("last_ok_at", TS, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("last_new_at", TS, nullable=True),  # last cycle that found an item never seen before
+    Column("last_development_at", TS, nullable=True),
+    Column("alarm", String(20), nullable=True),  # failing | silent: raised, not yet recovered
+    Column("alarm_at", TS, nullable=True),
+)
+
+# Health alarms and recovery notices, one row per (source, channel, notice, alarm episode):
+# durable like alerts, and the unique key means one episode never notifies a channel twice.
+health_notices = Table(
+    "health_notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # alarm | recovery
+    Column("episode", TS, nullable=False),  # when the alarm was raised
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(20), nullable=False, default="pending"),  # pending | sent
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", TS, nullable=False),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("claimed_until", TS, nullable=True),
+    Column("claim_token", String(40), nullable=True),
+    Column("sent_at", TS, nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("source", "channel", "kind", "episode"),
+    Index("ix_health_notices_channel_status_next", "channel", "status", "next_attempt_at"),
 )
 
 # ETag / Last-Modified per URL, for conditional requests on the next fetch.

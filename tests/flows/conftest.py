@@ -13,6 +13,8 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ PREFECT = str(Path(sys.executable).with_name("prefect"))
 DEMO_CONFIG = ROOT / "config" / "demo.yaml"
 SITE_VAR = re.compile(r"\$\{NEWSWATCH_DEMO_SITE(?::-[^}]*)?\}")
 RUN_ID = re.compile(r"UUID: ([0-9a-f-]{36})")
+API_RETRIES = 5
 CLI_TIMEOUT = 240  # seconds; every Prefect CLI call pays a cold import on this machine
 STOP_GRACE = 15
 LATE_BY = timedelta(minutes=45)
@@ -72,15 +75,24 @@ class Stack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One API call; retried on 503, which the server answers for errors a client may retry
+        (SQLite "database is locked" under load), as Prefect's own client does."""
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            self.api_url + path,
-            data=data,
-            method=method,
-            headers={"content-type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.load(resp)
+        for attempt in range(API_RETRIES + 1):
+            req = urllib.request.Request(
+                self.api_url + path,
+                data=data,
+                method=method,
+                headers={"content-type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    return json.load(resp)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 503 or attempt == API_RETRIES:
+                    raise
+                time.sleep(1 + attempt)
+        raise AssertionError("unreachable")
 
 
 @dataclass

@@ -1,14 +1,14 @@
 """Per-host request slots shared across processes, so per_host_delay holds across workers.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006_source_health
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006_source_health"
 branch_labels = None
 depends_on = None
 
