@@ -9,6 +9,7 @@ page that exhausts memory) fails that page as a ParseError and the pool is start
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import select
@@ -25,6 +26,7 @@ from parsers.articles import parse_article
 from parsers.pages import parse_page
 
 _PRELOAD = ["parsers.articles", "parsers.pages"]
+log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
@@ -64,7 +66,14 @@ class ParsePool(InProcess):
     def _run(self, parse: Callable[..., _T], content: bytes, url: str) -> _T:
         pool = self._started()
         try:
-            return pool.submit(parse, content, url).result()
+            future = pool.submit(parse, content, url)
+        except (BrokenProcessPool, EOFError, OSError) as exc:
+            # The pool could not start a worker (the fork server failed): parse here instead.
+            log.warning("parser pool unavailable (%s); parsing %s in process", exc, url)
+            self._restart(pool)
+            return parse(content, url)
+        try:
+            return future.result()
         except BrokenProcessPool:
             self._restart(pool)
             raise ParseError(f"{url}: the parser process died on this page") from None
