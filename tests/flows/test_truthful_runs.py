@@ -97,6 +97,7 @@ def test_each_development_is_a_prefect_event(prefect_server: Stack, tmp_path: Pa
         site.set_step(1)
         done, run = _run(prefect_server, config)
         assert done.returncode == 0, done.stderr[-2000:]
+        ours = site.base_url  # other tests share the server: keep to this site's events
     found: list[dict[str, Any]] = []
     deadline = time.monotonic() + 120  # events are ingested asynchronously by the server
     while time.monotonic() < deadline and not found:
@@ -111,7 +112,7 @@ def test_each_development_is_a_prefect_event(prefect_server: Stack, tmp_path: Pa
                 "limit": 50,
             },
         )
-        found = page["events"]
+        found = [e for e in page["events"] if str(e["payload"].get("url", "")).startswith(ours)]
         if not found:
             time.sleep(1)
     names = {e["event"] for e in found}
@@ -121,7 +122,6 @@ def test_each_development_is_a_prefect_event(prefect_server: Stack, tmp_path: Pa
     roles = {r["prefect.resource.role"]: r["prefect.resource.id"] for r in story["related"]}
     assert roles["source"].startswith("newswatch.source."), roles
     assert roles["story"].startswith("newswatch.story."), roles
-    assert story["payload"]["url"].startswith("http://127.0.0.1"), story["payload"]
     assert run["state"]["name"] == "Completed", run["state"]
 
 
