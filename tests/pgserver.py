@@ -9,9 +9,12 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import create_engine
 
 
 def _bin(name: str) -> str | None:
@@ -99,3 +102,13 @@ def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> No
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("PostgreSQL did not start listening in time")
+
+
+def fresh_database(server_url: str) -> str:
+    """A new, empty database on the test server; its URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+    return server_url.rsplit("/", 1)[0] + "/" + name

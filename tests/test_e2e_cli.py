@@ -171,7 +171,7 @@ def test_two_cycles_at_once_on_postgresql_send_each_alert_once(
     tmp_path: Path, postgres_url: str
 ) -> None:
     """Scaled out: the store on PostgreSQL, two monitor processes racing at every step."""
-    from tests.test_store import fresh_database
+    from tests.pgserver import fresh_database
 
     text = DEMO_CONFIG.read_text(encoding="utf-8")
     store_line = next(line for line in text.splitlines() if line.startswith("store:"))

@@ -27,7 +27,7 @@ from newswatch.shards import Shard, parse_shard, shard_of
 from newswatch.store import Store
 from tests.feedfarm import FeedFarm, Request
 from tests.httpfixture import LocalHTTPServer, Reply
-from tests.test_store import fresh_database
+from tests.pgserver import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT = 240
@@ -113,17 +113,6 @@ def test_a_shard_selects_its_sources_and_combines_with_names(tmp_path: Path) -> 
 
 
 # --- the pacing rows ---------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/nw.db"
-    else:
-        url = fresh_database(request.getfixturevalue("postgres_url"))
-    s = Store.open(url)
-    yield s
-    s.close()
 
 
 def test_slots_for_one_host_are_a_gap_apart_and_hosts_are_independent(store: Store) -> None:

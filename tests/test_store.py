@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,27 +16,6 @@ from newswatch.store import Store
 from newswatch.store.schema import metadata
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """The same store tests on SQLite and on a real PostgreSQL (a fresh database each)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/nw.db"
-    else:
-        url = fresh_database(request.getfixturevalue("postgres_url"))
-    s = Store.open(url)
-    yield s
-    s.close()
-
-
-def fresh_database(server_url: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
-    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 def dev(fp: str = "fp1", topic: str = "talks") -> Development:
@@ -154,7 +131,6 @@ def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: P
         MetaData,
         String,
         Table,
-        create_engine,
         insert,
         select,
     )

@@ -17,8 +17,8 @@ import pytest
 from newswatch.demo.receivers import WebhookReceiver
 from tests.feedfarm import FeedFarm
 from tests.flows.conftest import FlowRun, Stack, finish, start_run, stop
+from tests.pgserver import fresh_database
 from tests.test_scale import farm_config, feeds_fetched, too_close
-from tests.test_store import fresh_database
 
 POOL = "newswatch-scale"
 SHARDS = ("monitor/shard-1-of-2", "monitor/shard-2-of-2")
