@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import State, flow
+from prefect import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.common import (
@@ -14,15 +14,15 @@ from flows.common import (
     publish_skip,
     stale_message,
 )
+from flows.lean import lean_flow
 from newswatch.config import DEFAULT_CONFIG
 from newswatch.pipeline import SOURCE_WORKERS, run_cycle
 from newswatch.report import RunReport
 
 
-@flow(
+@lean_flow(
     name="monitor",
-    # prefect 3.9 types TaskRunner's future parameter invariantly, so its own usage fails mypy
-    task_runner=ThreadPoolTaskRunner(max_workers=SOURCE_WORKERS),  # type: ignore[arg-type]
+    task_runner=ThreadPoolTaskRunner(max_workers=SOURCE_WORKERS),
 )
 def monitor(
     config: str = DEFAULT_CONFIG,
