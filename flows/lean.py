@@ -1,12 +1,18 @@
-"""Prefect's Flow without a cost a newswatch cycle of a few seconds needn't pay (measured in
-benchmarks/prefect_cost.py): a fastapi import for JSON parameters."""
+"""Prefect's Flow without two costs a newswatch cycle of a few seconds needn't pay (measured in
+benchmarks/prefect_cost.py): a fastapi import for JSON parameters, and the heartbeat wait."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import Flow
+from prefect.settings import (
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+    get_current_settings,
+    temporary_settings,
+)
 from prefect.task_runners import TaskRunner
 
 P = ParamSpec("P")
@@ -47,3 +53,20 @@ def lean_flow(
         return LeanFlow(fn, name=name, task_runner=task_runner)
 
     return make
+
+
+@contextmanager
+def command_flow_run() -> Iterator[None]:
+    """Settings for a flow run the `newswatch` command runs in its own process, for a cycle.
+
+    Prefect 3.9 sends flow-run heartbeats by default (every 180 s) from a thread that sleeps in
+    1-s steps, and waits for that thread when the run ends: up to 1 s (0.3-0.9 s measured) added
+    to every run. Heartbeats drive zombie detection for runs started by deployments (workers and
+    `newswatch serve`), which this leaves alone; a command's run is in the user's terminal. Set
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY (or a profile) to keep them here too.
+    """
+    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
