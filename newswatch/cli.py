@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -78,6 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
     op = sub.add_parser("import-opml", parents=[common], help="OPML feeds as a sources: block")
     op.add_argument("file", metavar="FILE", help="an OPML subscription list (from a feed reader)")
     return parser
+
+
+def entry() -> None:
+    """The `newswatch` program: `main`, then the exit, without the interpreter's last sweeps.
+
+    At exit CPython garbage-collects every object still alive, though the OS frees them anyway:
+    0.3 s after an in-process cycle and 0.7-0.9 s once Prefect is imported (measured). Freezing
+    them first skips that; atexit handlers (log flushing, Prefect's workers) still run.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -376,4 +389,4 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
