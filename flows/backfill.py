@@ -1,4 +1,4 @@
-"""The `backfill` flow: items published in a window, a task per source, then one delivery task."""
+"""The `backfill` flow: items published in a window, a task for the sources, one for delivery."""
 
 from __future__ import annotations
 

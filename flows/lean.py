@@ -13,7 +13,6 @@ from prefect.settings import (
     get_current_settings,
     temporary_settings,
 )
-from prefect.task_runners import TaskRunner
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -44,13 +43,11 @@ class LeanFlow(Flow[P, R]):
         return super().serialize_parameters(parameters)
 
 
-def lean_flow(
-    name: str, task_runner: TaskRunner[Any] | None = None
-) -> Callable[[Callable[P, R]], Flow[P, R]]:
-    """`@flow(name=..., task_runner=...)`, making a LeanFlow."""
+def lean_flow(name: str) -> Callable[[Callable[P, R]], Flow[P, R]]:
+    """`@flow(name=...)`, making a LeanFlow."""
 
     def make(fn: Callable[P, R]) -> Flow[P, R]:
-        return LeanFlow(fn, name=name, task_runner=task_runner)
+        return LeanFlow(fn, name=name)
 
     return make
 
