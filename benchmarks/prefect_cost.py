@@ -168,10 +168,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(
                 f"site: {args.feeds} feeds x {args.articles} articles; Prefect server up in "
-                f"{time.perf_counter() - started:.1f} s",
+                f"{time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f} "
+                "(other work on these cores slows both modes and adds noise)",
                 flush=True,
             )
             report(measure(site, server, folder, args.repeat, args.first))
+            print(
+                "load average (1, 5, 15 min) at the end: {:.1f} {:.1f} {:.1f}".format(
+                    *os.getloadavg()
+                )
+            )
         finally:
             server.stop()
     return 0
