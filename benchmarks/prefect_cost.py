@@ -5,7 +5,7 @@ Serves a local site of FEEDS feeds × ARTICLES pages (benchmarks/cycle_site.py),
 as `newswatch serve` does), then times whole processes of `python -m newswatch run -c CONFIG`:
 
 - in-process: PREFECT_API_URL unset;
-- flow run: PREFECT_API_URL set to that server (the `monitor` flow, a task run per source);
+- flow run: PREFECT_API_URL set to that server (the `monitor` flow run and its task runs);
 
 for the idle cycle (after a first cycle, every request answers 304 Not Modified; the runs
 alternate so drift hits both alike) and, with --first N, the first cycle on a fresh store.
@@ -15,6 +15,11 @@ median wall seconds, median CPU seconds of the `newswatch` process, peak RSS, an
 CPU seconds per run (work the API does for the run, on the same cores). Run from the repo root:
 
     .venv/bin/python -m benchmarks.prefect_cost [--feeds 20] [--articles 25] [--repeat 5]
+        [--first N] [--baseline OTHER_CHECKOUT]
+
+With --baseline, the same two modes from another checkout (an older commit, unpacked) alternate
+with this one's against the same server, site and store, so a before/after comparison shares
+the machine's load.
 
 Nothing is asserted: figures, the difference in seconds and the ratio are printed.
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -81,58 +87,79 @@ def settle(server: LocalServer) -> float:
     return tree_cpu(server.process.pid) - start
 
 
-def run_once(config: Path, env: dict[str, str], server: LocalServer) -> Sample:
+@dataclass(frozen=True)
+class Mode:
+    """How `newswatch run` is started: from which checkout, with or without PREFECT_API_URL."""
+
+    name: str
+    checkout: Path
+    env: dict[str, str]
+
+
+def run_once(config: Path, mode: Mode, server: LocalServer) -> Sample:
     """One whole `newswatch run` process (stdout dropped, stderr kept next to the config)."""
     command = [sys.executable, "-m", "newswatch", "run", "-c", str(config)]
     errors = config.with_suffix(".stderr")
-    outputs = [
-        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 2, str(errors), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
-    ]
     before = tree_cpu(server.process.pid)
     started = time.perf_counter()
-    pid = os.posix_spawn(command[0], command, env, file_actions=outputs)
-    _, status, usage = os.wait4(pid, 0)
+    with open(errors, "wb") as err:
+        proc = subprocess.Popen(
+            command, cwd=mode.checkout, env=mode.env, stdout=subprocess.DEVNULL, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
-    if code := os.waitstatus_to_exitcode(status):
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    if code:
         tail = errors.read_text(errors="replace")[-3000:]
-        raise SystemExit(f"newswatch run -c {config} exited {code}:\n{tail}")
+        raise SystemExit(f"{mode.name}: newswatch run -c {config} exited {code}:\n{tail}")
     served = tree_cpu(server.process.pid) - before + settle(server)
     return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, served)
 
 
-def envs(api_url: str, home: Path) -> dict[str, dict[str, str]]:
+def modes(api_url: str, home: Path, baseline: Path | None) -> list[Mode]:
+    """In-process and flow run, for this checkout and (--baseline) another one, alternating."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    base.update(PREFECT_HOME=str(home), DO_NOT_TRACK="1", PYTHONPATH=str(REPO))
-    return {"in-process": dict(base), "flow run": {**base, "PREFECT_API_URL": api_url}}
+    base.update(PREFECT_HOME=str(home), DO_NOT_TRACK="1")
+    out = []
+    for checkout, label in [(REPO, ""), (baseline, " (baseline)")]:
+        if checkout is None:
+            continue
+        env = {**base, "PYTHONPATH": str(checkout)}
+        out.append(Mode(f"in-process{label}", checkout, env))
+        out.append(Mode(f"flow run{label}", checkout, {**env, "PREFECT_API_URL": api_url}))
+    return out
 
 
 def measure(
-    site: CycleSite, server: LocalServer, folder: Path, repeat: int, first: int
+    site: CycleSite,
+    server: LocalServer,
+    folder: Path,
+    args: argparse.Namespace,
 ) -> dict[str, list[Sample]]:
-    modes = envs(server.api_url, folder / "client-home")
+    ways = modes(server.api_url, folder / "client-home", args.baseline)
     samples: dict[str, list[Sample]] = {}
-    for n in range(first):
-        for mode, env in modes.items():
-            sub = folder / f"first-{n}-{mode.replace(' ', '-')}"
+    for n in range(args.first):
+        for mode in ways:
+            sub = folder / f"first-{n}-{ways.index(mode)}"
             sub.mkdir()
-            samples.setdefault(f"first, {mode}", []).append(
-                run_once(newswatch_config(site, sub), env, server)
+            samples.setdefault(f"first, {mode.name}", []).append(
+                run_once(newswatch_config(site, sub), mode, server)
             )
     idle = folder / "idle"
     idle.mkdir()
     config = newswatch_config(site, idle)
-    run_once(config, modes["in-process"], server)  # the first cycle: baseline, ETags stored
-    run_once(config, modes["flow run"], server)  # warm-up: the flow and tasks registered
-    for _ in range(repeat):
-        for mode, env in modes.items():
-            samples.setdefault(f"idle, {mode}", []).append(run_once(config, env, server))
+    run_once(config, ways[0], server)  # the first cycle: baseline, ETags stored
+    for mode in ways[1:]:
+        run_once(config, mode, server)  # warm-up: the flow and tasks registered
+    for _ in range(args.repeat):
+        for mode in ways:
+            samples.setdefault(f"idle, {mode.name}", []).append(run_once(config, mode, server))
     return samples
 
 
 def report(samples: dict[str, list[Sample]]) -> None:
     print("whole processes, medians (wall and CPU), peak RSS the largest seen:")
-    print(f"  {'':22} {'wall s':>7} {'cpu s':>7} {'RSS MB':>7} {'server cpu s':>13}  runs (wall)")
+    print(f"  {'':32} {'wall s':>7} {'cpu s':>7} {'RSS MB':>7} {'server cpu s':>13}  runs (wall)")
     med: dict[str, float] = {}
     for key, runs in samples.items():
         med[key] = statistics.median(s.wall for s in runs)
@@ -140,15 +167,16 @@ def report(samples: dict[str, list[Sample]]) -> None:
         rss = max(s.rss_mb for s in runs)
         served = statistics.median(s.server_cpu for s in runs)
         walls = ", ".join(f"{s.wall:.2f}" for s in runs)
-        print(f"  {key:22} {med[key]:7.2f} {cpu:7.2f} {rss:7.0f} {served:13.2f}  {walls}")
+        print(f"  {key:32} {med[key]:7.2f} {cpu:7.2f} {rss:7.0f} {served:13.2f}  {walls}")
     for cycle in ("first", "idle"):
-        if f"{cycle}, flow run" not in med:
-            continue
-        flow, plain = med[f"{cycle}, flow run"], med[f"{cycle}, in-process"]
-        print(
-            f"{cycle} cycle: flow run costs {flow - plain:+.2f} s over in-process "
-            f"({flow / plain:.2f}x)"
-        )
+        for label in ("", " (baseline)"):
+            if f"{cycle}, flow run{label}" not in med:
+                continue
+            flow, plain = med[f"{cycle}, flow run{label}"], med[f"{cycle}, in-process{label}"]
+            print(
+                f"{cycle} cycle{label}: flow run costs {flow - plain:+.2f} s over in-process "
+                f"({flow / plain:.2f}x)"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=25)
     parser.add_argument("--repeat", type=int, default=5, help="idle runs per mode")
     parser.add_argument("--first", type=int, default=0, help="first-cycle runs per mode")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. `git archive main | tar -x -C DIR`) timed alongside",
+    )
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="nw-prefect-cost-") as scratch,
@@ -172,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                 "(other work on these cores slows both modes and adds noise)",
                 flush=True,
             )
-            report(measure(site, server, folder, args.repeat, args.first))
+            report(measure(site, server, folder, args))
             print(
                 "load average (1, 5, 15 min) at the end: {:.1f} {:.1f} {:.1f}".format(
                     *os.getloadavg()
