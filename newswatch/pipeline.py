@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 
 MAX_NEW_PER_CYCLE = 100  # new articles fetched per source per cycle; the rest wait a cycle
 MAX_BASELINE_FETCH = 300  # a baseline records more at once, so fewer old links look new later
-SOURCE_WORKERS = 4  # fetching is I/O bound; per-host pacing still holds across these threads
+SOURCE_WORKERS = 8  # fetching is I/O bound; per-host pacing still holds across these threads
 
 
 def utcnow() -> datetime:
@@ -431,6 +431,8 @@ def _backfill_window(
 
 def _process_items(rt: Runtime, job: SourceJob, items: list[Item] | None) -> None:
     work, left = _work_list(rt, job, items)
+    if not job.baseline and len(work) > 1:
+        job.get.preload((url for url, _ in work), rt.store.validators_for)
     for i, (url, listed) in enumerate(work):
         if not _within_budget(job) or not _process_item(rt, job, url, listed):
             # What the budget left waits for the next cycle; the validators are not kept, so
