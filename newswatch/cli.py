@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from newswatch import __version__
+import newswatch
 from newswatch.config import (
     DEFAULT_CONFIG,
     SecretResolver,
@@ -32,6 +32,13 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+class _Version(argparse.Action):
+    """`--version`, looking the version up only when asked (the lookup costs ~70 ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kw: Any) -> None:
+        parser.exit(message=f"newswatch {newswatch.__version__}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -43,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch news sources and alert on new developments on the topics you track.",
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"newswatch {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     rn = sub.add_parser("run", parents=[common], help="one monitoring cycle, then exit")
     rn.add_argument(

@@ -13,8 +13,10 @@ import logging
 import multiprocessing
 import os
 import select
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,8 +24,6 @@ from typing import TypeVar
 
 from newswatch.errors import ParseError
 from newswatch.models import Article, LivePage
-from parsers.articles import parse_article
-from parsers.pages import parse_page
 
 _PRELOAD = ["parsers.articles", "parsers.pages"]
 log = logging.getLogger(__name__)
@@ -41,6 +41,20 @@ class InProcess:
 
     def close(self) -> None:
         pass
+
+
+# The parsers (lxml, trafilatura's helpers: ~130 ms to import) are imported where a page is
+# parsed: in the pool's workers, which the fork server preloads with them, or here on first use.
+def parse_article(content: bytes, url: str) -> Article:
+    from parsers.articles import parse_article as parse
+
+    return parse(content, url)
+
+
+def parse_page(content: bytes, url: str) -> LivePage:
+    from parsers.pages import parse_page as parse
+
+    return parse(content, url)
 
 
 class ParsePool(InProcess):
@@ -81,7 +95,7 @@ class ParsePool(InProcess):
     def _started(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
+                context = _WorkerContext()
                 context.set_forkserver_preload(_PRELOAD)
                 self._pool = ProcessPoolExecutor(
                     self.workers,
@@ -96,6 +110,32 @@ class ParsePool(InProcess):
             if self._pool is broken:
                 self._pool = None
         broken.shutdown(wait=False, cancel_futures=True)
+
+
+_MAIN_SWAP = threading.Lock()
+
+
+class _Worker(multiprocessing.context.ForkServerProcess):
+    """A parser worker that does not run the program's main module again.
+
+    multiprocessing has every new process import the parent's `__main__` (so functions defined
+    there can be unpickled). Parsers need nothing from it, and under Prefect it is the
+    `prefect` command or `prefect.engine`: importing it again cost each worker about a second
+    and tens of MB. The worker is started while `__main__` is an empty module.
+    """
+
+    def start(self) -> None:
+        main = sys.modules["__main__"]
+        with _MAIN_SWAP:
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                super().start()
+            finally:
+                sys.modules["__main__"] = main
+
+
+class _WorkerContext(multiprocessing.context.ForkServerContext):
+    Process = _Worker
 
 
 def _end_with(owner: int) -> None:
