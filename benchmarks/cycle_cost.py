@@ -29,14 +29,14 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.cycle_site import CycleSite
+from benchmarks.cycle_site import CycleSite, SiteProcess
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
     """Wall seconds and peak memory (KiB) of one whole process with its children (the parser
-    workers): the highest sum of their proportional set sizes seen, sampled every 50 ms, or
+    workers): the highest sum of their proportional set sizes seen, sampled every 250 ms, or
     the process's own peak RSS if that is higher. Fails loudly if the process fails."""
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
@@ -44,7 +44,7 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     done = threading.Event()
 
     def sample() -> None:
-        while not done.wait(0.05):
+        while not done.wait(0.25):
             peak[0] = max(peak[0], tree_pss(proc.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -83,7 +83,7 @@ def tree_pss(root: int) -> int:
     return total
 
 
-def newswatch_config(site: CycleSite, folder: Path) -> Path:
+def newswatch_config(site: CycleSite | SiteProcess, folder: Path) -> Path:
     config = {
         "store": f"sqlite:///{folder}/bench.db",
         "defaults": {"per_host_delay": 0, "max_age": "30d"},
@@ -96,7 +96,7 @@ def newswatch_config(site: CycleSite, folder: Path) -> Path:
     return path
 
 
-def one_round(site: CycleSite) -> dict[str, tuple[float, int]]:
+def one_round(site: SiteProcess) -> dict[str, tuple[float, int]]:
     """First and idle cycle of both, each from a clean state."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     feeds = [site.feed_url(n) for n in range(site.feeds)]
@@ -116,9 +116,8 @@ def one_round(site: CycleSite) -> dict[str, tuple[float, int]]:
 def measure(feeds: int, articles: int, repeat: int, stall: bool) -> dict[str, float]:
     """Median wall seconds (and, under "... peak", peak RSS in MB) of each process kind."""
     rounds = []
-    with CycleSite(feeds, articles, stall=stall) as site:
-        kb = sum(len(p) for p in site.pages.values()) / 1024
-        print(f"site: {feeds} feeds x {articles} articles, {kb:,.0f} KiB in all", flush=True)
+    with SiteProcess(feeds, articles, stall=stall) as site:
+        print(f"site: {feeds} feeds x {articles} articles, {site.kib:,.0f} KiB in all", flush=True)
         for _ in range(repeat):
             rounds.append(one_round(site))
     out = {k: statistics.median(r[k][0] for r in rounds) for k in rounds[0]}

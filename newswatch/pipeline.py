@@ -21,7 +21,7 @@ from typing import get_args
 from newswatch.acquire import Getter, discover, observe
 from newswatch.dedupe import copy_of
 from newswatch.deliver import deliver_digests, deliver_health, deliver_instant
-from newswatch.detect import Rules, analyse, decide
+from newswatch.detect import Plan, Rules, analyse, decide
 from newswatch.errors import (
     BudgetSpent,
     FetchError,
@@ -89,7 +89,7 @@ class Runtime:
         pacing = store.pacing if shared_pacing else None
         fetcher = Fetcher(user_agent=config.defaults.user_agent, pacing=pacing)
         rules = Rules.build(config.topics)
-        return cls(config, store, fetcher, rules, parsing_for_this_machine())
+        return cls(config, store, fetcher, rules, parsing_for_this_machine(config.topics))
 
     def close(self) -> None:
         self.parsing.close()
@@ -543,7 +543,10 @@ def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) ->
         job.report.new_items += 1
     if listed and not obs.published and listed.published:
         obs = replace(obs, published=listed.published)
-    job.report.add_developments(record_observation(rt, obs, job.how, job.baseline))
+    # A listed item was new when the work list was made: detection's first step needs nothing
+    # from the store, so it runs beside the parser (and is redone if the URL became known).
+    plan = rt.parsing.analyse(obs, rt.rules) if listed is not None else None
+    job.report.add_developments(record_observation(rt, obs, job.how, job.baseline, plan))
     _keep_validators(rt, job, [url])  # only now: the observation is stored
     return True
 
@@ -552,7 +555,11 @@ def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) ->
 
 
 def record_observation(
-    rt: Runtime, obs: Observation, how: Pass = Pass(), baseline: bool = False
+    rt: Runtime,
+    obs: Observation,
+    how: Pass = Pass(),
+    baseline: bool = False,
+    new_plan: Plan | None = None,
 ) -> list[Development]:
     """Detect on one observation and store it; returns the developments that will alert.
 
@@ -560,17 +567,21 @@ def record_observation(
     see each other, so the second is attached to the first instead of alerting again.
     """
     with rt.lock:
-        return _record_locked(rt, obs, how, baseline)
+        return _record_locked(rt, obs, how, baseline, new_plan)
 
 
-def _record_locked(rt: Runtime, obs: Observation, how: Pass, baseline: bool) -> list[Development]:
+def _record_locked(
+    rt: Runtime, obs: Observation, how: Pass, baseline: bool, new_plan: Plan | None
+) -> list[Development]:
+    """`new_plan`: `analyse` already run for `obs` as on a URL never seen, used if still so."""
     now = utcnow()
     known = rt.store.known(obs.url)
     if unchanged(obs, known):
         if not how.dry_run and known.article_id is not None:
             rt.store.touch_article(known.article_id, now)
         return []
-    plan = analyse(obs, known, rt.rules)
+    fresh = new_plan is not None and new_plan.obs == obs and not known.exists
+    plan = new_plan if fresh and new_plan is not None else analyse(obs, known, rt.rules)
     det = decide(plan, rt.store.history(plan.lookups), now)
     max_age = rt.config.source(obs.source).settings.max_age
     # A watched page is never history: a live page started days ago still gains news.

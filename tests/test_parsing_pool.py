@@ -76,3 +76,25 @@ def test_workers_do_not_run_the_programs_main_module_again(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["main module ran", "Talks end"]
+
+
+def test_detection_first_step_in_a_worker_is_the_one_here() -> None:
+    """A new URL's `analyse` runs in a worker that compiled the same topics: same plan, story
+    signature and band keys included, for topics given as words, regexes and measures."""
+    from newswatch.detect import Rules
+    from newswatch.models import Observation, Topic
+
+    topics = (
+        Topic("talks", ("talks", "/delegations?/")),
+        Topic("border", ("border",), measures=(("crossings", ("crossed", "fled")),)),
+        Topic("none", ("sanctions",)),
+    )
+    article = InProcess().article(PAGE, "https://e.org/a")
+    obs = Observation("s", "https://e.org/a", "article", article.title, tuple(article.paragraphs))
+    here = InProcess().analyse(obs, Rules.build(topics))
+    assert {w.match.topic for w in here.work} == {"talks", "border"}
+    pool = ParsePool(2, topics)
+    try:
+        assert pool.analyse(obs, Rules.build(topics)) == here
+    finally:
+        pool.close()
