@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Console
-
 import newswatch
 from newswatch.config import (
     DEFAULT_CONFIG,
@@ -28,8 +26,36 @@ from newswatch.report import RunReport, SourceReport
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Lines:
+    """Plain lines to stdout (or stderr), never wrapped or marked up; rich (~0.1 s to import)
+    is loaded only for a spinner on a terminal."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self.stderr = stderr
+
+    @property
+    def file(self) -> Any:
+        return sys.stderr if self.stderr else sys.stdout
+
+    def print(self, text: str = "", **_how: Any) -> None:
+        print(text, file=self.file, flush=True)
+
+    @property
+    def is_terminal(self) -> bool:
+        isatty = getattr(self.file, "isatty", None)
+        return bool(isatty and isatty())
+
+    @contextmanager
+    def status(self, what: str) -> Iterator[None]:
+        from rich.console import Console
+
+        with Console(stderr=self.stderr, highlight=False).status(what):
+            yield
+
+
+console = _Lines()
+err_console = _Lines(stderr=True)
 
 
 class _Version(argparse.Action):
@@ -301,12 +327,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from newswatch.demo.run import run_demo
 
     return run_demo(
         args.config if args.config != DEFAULT_CONFIG else demo_config(),
         fast=args.fast,
-        console=console,
+        console=Console(highlight=False, soft_wrap=True),
     )
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -154,9 +153,16 @@ def insert_ignore(
 
 @lru_cache(maxsize=256)
 def _insert_ignore(dialect_name: str, table: Any) -> Any:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    # The dialect's own INSERT, imported here: the PostgreSQL package (with every driver's
+    # module) costs a SQLite run about 0.1 s of start-up otherwise.
     key = next(iter(table.primary_key.columns))
-    return dialect.insert(table).on_conflict_do_nothing().returning(key)
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing().returning(key)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing().returning(key)
 
 
 def safe_url(url: str) -> str:
