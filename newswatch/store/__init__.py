@@ -51,6 +51,8 @@ from newswatch.store.stories import figure_history, find_candidates, history, sh
 
 __all__ = ["MIGRATIONS", "Health", "HostPacing", "Outbox", "Store"]
 
+_IN_CHUNK = 500  # values in one IN (…) list: well under SQLite's and psycopg's limits
+
 
 class Store:
     """All reads and writes of newswatch state. Every public method is one transaction."""
@@ -144,6 +146,21 @@ class Store:
                 )
             ).first()
         return Validators(etag=row[0], last_modified=row[1]) if row else None
+
+    def validators_for(self, urls: Sequence[str]) -> dict[str, Validators]:
+        """The stored validators of many URLs at once (a cycle's re-checks), in few reads."""
+        found: dict[str, Validators] = {}
+        with self.db.read() as conn:
+            for start in range(0, len(urls), _IN_CHUNK):
+                rows = conn.execute(
+                    select(
+                        http_validators.c.url,
+                        http_validators.c.etag,
+                        http_validators.c.last_modified,
+                    ).where(http_validators.c.url.in_(urls[start : start + _IN_CHUNK]))
+                ).all()
+                found.update((r[0], Validators(etag=r[1], last_modified=r[2])) for r in rows)
+        return found
 
     def save_validators(self, url: str, v: Validators, now: datetime) -> None:
         if not (v.etag or v.last_modified):
