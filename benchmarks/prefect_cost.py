@@ -1,8 +1,9 @@
 """What a Prefect API costs a `newswatch run`: the same cycle in-process and as a flow run.
 
-Serves a local site of FEEDS feeds × ARTICLES pages (benchmarks/cycle_site.py), starts a local
-`prefect server start` (SQLite, its own PREFECT_HOME in a temporary directory, analytics off,
-as `newswatch serve` does), then times whole processes of `python -m newswatch run -c CONFIG`:
+Serves a local site of FEEDS feeds × ARTICLES pages from a process of its own
+(benchmarks/cycle_site.py, with cycle_cost's latency: ~40 ms per page, ~2 ms per 304), starts a
+local `prefect server start` (SQLite, its own PREFECT_HOME in a temporary directory, analytics
+off, as `newswatch serve` does), then times whole processes of `python -m newswatch run -c CONFIG`:
 
 - in-process: PREFECT_API_URL unset;
 - flow run: PREFECT_API_URL set to that server (the `monitor` flow run and its task runs);
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.cycle_cost import REPO, newswatch_config
-from benchmarks.cycle_site import CycleSite
+from benchmarks.cycle_site import SiteProcess
 from flows.serve import LocalServer, start_local_server
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -131,7 +132,7 @@ def modes(api_url: str, home: Path, baseline: Path | None) -> list[Mode]:
 
 
 def measure(
-    site: CycleSite,
+    site: SiteProcess,
     server: LocalServer,
     folder: Path,
     args: argparse.Namespace,
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="nw-prefect-cost-") as scratch,
-        CycleSite(args.feeds, args.articles) as site,
+        SiteProcess(args.feeds, args.articles) as site,
     ):
         folder = Path(scratch)
         started = time.perf_counter()
