@@ -12,7 +12,7 @@ candidates and records decisions; it never makes them.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from newswatch.models import (
     Development,
     FigureReading,
     History,
+    Item,
     Known,
     Lookups,
     RunKind,
@@ -35,7 +36,7 @@ from newswatch.shingles import article_shingles
 from newswatch.store.db import MIGRATIONS, Database, insert_ignore
 from newswatch.store.export import recent_developments
 from newswatch.store.health import Health
-from newswatch.store.observations import write_observation
+from newswatch.store.observations import write_observation, write_unfetched
 from newswatch.store.outbox import Outbox
 from newswatch.store.pacing import HostPacing
 from newswatch.store.schema import (
@@ -50,6 +51,8 @@ from newswatch.store.schema import (
 from newswatch.store.stories import figure_history, find_candidates, history, sharing_paragraphs
 
 __all__ = ["MIGRATIONS", "Health", "HostPacing", "Outbox", "Store"]
+
+CHUNK = 1000  # URLs per IN (…) list, and unfetched links per transaction
 
 
 class Store:
@@ -161,6 +164,31 @@ class Store:
         with self.db.read() as conn:
             row = conn.execute(select(*_ARTICLE_COLS).where(articles.c.url == url)).first()
         return _stored_article(row) if row else None
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """Those of `urls` the store has an article or page for (one read, CHUNK at a time)."""
+        wanted = list(dict.fromkeys(urls))
+        found: set[str] = set()
+        with self.db.read() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                part = wanted[start : start + CHUNK]
+                found.update(
+                    conn.execute(select(articles.c.url).where(articles.c.url.in_(part))).scalars()
+                )
+        return found
+
+    def remember_unfetched(self, source: str, items: Iterable[Item], now: datetime) -> None:
+        """Record links a baseline listed but did not fetch, as history: known from now on, so
+        never news. The rows `save_observation` writes for each as a history observation
+        without text, in one transaction per CHUNK links (a URL listed twice counts once).
+        """
+        first: dict[str, Item] = {}
+        for item in items:
+            first.setdefault(item.url, item)
+        links = list(first.values())
+        for start in range(0, len(links), CHUNK):
+            with self.db.tx() as conn:
+                write_unfetched(conn, source, links[start : start + CHUNK], now)
 
     def known(self, url: str) -> Known:
         """What detection needs to know about a URL: one read."""

@@ -151,6 +151,12 @@ def insert_ignore(
     return len(conn.execute(stmt).all())
 
 
+def ignoring_insert(conn: Connection, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING without values, to execute with many rows at once."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
 def safe_url(url: str) -> str:
     """The store URL as it may be shown: without its password."""
     try:
