@@ -26,7 +26,7 @@ from parsers._common import (
     xml_base,
 )
 from parsers.dates import parse_date
-from parsers.xmlsafe import XmlDocument, read_xml
+from parsers.xmlsafe import NotStreamable, XmlDocument, read_xml, release, stream_xml
 
 TITLE_LIMIT = 500
 SUMMARY_LIMIT = 4000
@@ -80,7 +80,46 @@ def _read(data: bytes, url: str) -> tuple[list[FeedEntry], tuple[str, ...]]:
     data = bytes(data)
     if data[:1024].lstrip(_LEADING).startswith((b"{", b"[")):
         return _dedupe(_json_feed(data, url)), ()
+    streamed = _streamed_feed(data, url)
+    if streamed is not None:
+        return streamed, ()
     return _xml_feed(read_xml(data, url), url)
+
+
+def _streamed_feed(data: bytes, url: str) -> list[FeedEntry] | None:
+    """What `_xml_feed` reads from a well-formed feed, each entry read and freed as the parser
+    passes its end, so a huge feed never stands in memory as a whole tree. None when the
+    document needs read_xml (damaged or repairable) or is not a feed (read_xml says so)."""
+    root: etree._Element | None = None
+    holders: set[etree._Element] = set()  # the root, and the <channel>s in it
+    entries: list[FeedEntry | None] = []
+    try:
+        for el in stream_xml(data, url):
+            if root is None:
+                root = el.getroottree().getroot()
+                reader = _XML_READERS.get(local_name(root))
+                if reader is None:
+                    return None
+                holders.add(root)
+                name, read = reader
+            parent = el.getparent()
+            if parent is not None and _holds(parent, root, holders) and local_name(el) == name:
+                entries.append(read(el, url))
+                release(el)
+    except NotStreamable:
+        return None
+    return _dedupe(entries)
+
+
+def _holds(parent: etree._Element, root: etree._Element, holders: set[etree._Element]) -> bool:
+    """Whether children of `parent` are entries: it is the root or a <channel> in the root
+    (as `_entry_elements` has it)."""
+    if parent in holders:
+        return True
+    if parent.getparent() is root and local_name(parent) == "channel":
+        holders.add(parent)
+        return True
+    return False
 
 
 def _xml_feed(doc: XmlDocument, url: str) -> tuple[list[FeedEntry], tuple[str, ...]]:
