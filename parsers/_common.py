@@ -24,7 +24,6 @@ _TRACKING = re.compile(
     re.IGNORECASE,
 )
 _MAX_MARKUP = 200_000
-_WS = re.compile(r"\s+")
 _TAG_LIKE = re.compile(r"<[A-Za-z/!?][^<>]{0,2000}>")
 _SKIP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "head")
 # Tags whose edges are word boundaries even when the markup puts no space there.
@@ -109,7 +108,7 @@ def without_tracking(url: str | None) -> str | None:
 
 def collapse_ws(text: str) -> str:
     """Runs of whitespace (including non-breaking spaces) as one space, ends trimmed."""
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split's whitespace is the regex \s, and faster
 
 
 def truncate(text: str, limit: int) -> str:
@@ -150,6 +149,8 @@ def _markup_text(markup: str) -> str:
 
 def node_text(el: etree._Element) -> str:
     """All text inside an XML element (unresolved entity references left out)."""
+    if len(el) == 0:  # no child element, entity reference, comment or PI: the text is all
+        return el.text or ""
     return str(_STRING(el))
 
 
