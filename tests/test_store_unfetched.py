@@ -117,6 +117,17 @@ def state(store: Store, prefix: str) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def raw(store: Store, prefix: str) -> list[tuple[Any, ...]]:
+    """Articles as the database holds them (bypassing the column types: same text on SQLite)."""
+    with store.db.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT url, source, kind, title, canonical_url, language, authors, published, "
+            "updated, first_seen, last_checked, last_changed, content_hash, history "
+            "FROM articles ORDER BY id"
+        ).all()
+    return [(r[0].removeprefix(prefix), *r[1:]) for r in rows if r[0].startswith(prefix)]
+
+
 @pytest.mark.parametrize(("before", "chunk"), CASES)
 def test_remembered_in_bulk_as_one_history_observation_each(
     store: Store, monkeypatch: pytest.MonkeyPatch, before: list[str], chunk: int
@@ -130,6 +141,7 @@ def test_remembered_in_bulk_as_one_history_observation_each(
     store.remember_unfetched("wire", new, NOW)
     expected, got = state(store, "https://old.example"), state(store, "https://new.example")
     assert got == expected
+    assert raw(store, "https://new.example") == raw(store, "https://old.example")
     assert len(got["articles"]) == len(before)
     assert len(got["article_versions"]) == len(before) + before.count("fetched")
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from newswatch.models import Attachment, Development, Item, SameStory, SavedObservation
-from newswatch.store.db import ignoring_insert, insert_ignore
+from newswatch.store.db import insert_ignore, insert_many
 from newswatch.store.schema import (
     article_versions,
     articles,
@@ -133,41 +133,27 @@ def write_unfetched(conn: Connection, source: str, items: Sequence[Item], now: d
         )
     }
     fresh = [
-        {
-            "url": item.url,
-            "source": source,
-            "kind": "article",
-            "first_seen": now,
-            "last_changed": now,
-            "history": 1,
-            **_unfetched_values(item, now),
-        }
-        for item in items
-        if item.url not in known
+        {"url": i.url, "title": i.title, "published": i.published}
+        for i in items
+        if i.url not in known
     ]
-    if fresh:
-        conn.execute(ignoring_insert(conn, articles), fresh)
+    first_seen = {"source": source, "kind": "article", "first_seen": now, "last_changed": now}
+    insert_many(conn, articles, fresh, {**first_seen, "history": 1, **_unfetched(now)})
     _update_unfetched(conn, [item for item in items if item.url in known], known, now)
     ids = dict(
         conn.execute(select(articles.c.url, articles.c.id).where(articles.c.url.in_(urls))).all()
     )
-    versions = [
-        {"article_id": ids[i.url], "content_hash": "", "seen_at": now, "title": i.title, "body": ""}
-        for i in items
-        if i.url in ids
-    ]
-    if versions:
-        conn.execute(ignoring_insert(conn, article_versions), versions)
+    versions = [{"article_id": ids[i.url], "title": i.title} for i in items if i.url in ids]
+    insert_many(conn, article_versions, versions, {"content_hash": "", "seen_at": now, "body": ""})
 
 
-def _unfetched_values(item: Item, now: datetime) -> dict[str, Any]:
-    """The article values `_upsert_article` writes for a text-less observation of a link."""
+def _unfetched(now: datetime) -> dict[str, Any]:
+    """The article values `_upsert_article` writes for a text-less observation of a link,
+    besides its title and published date."""
     return {
-        "title": item.title,
         "canonical_url": None,
         "language": None,
         "authors": "[]",
-        "published": item.published,
         "updated": None,
         "last_checked": now,
         "content_hash": "",
@@ -182,7 +168,8 @@ def _update_unfetched(
     changed: list[dict[str, Any]] = []
     same: list[dict[str, Any]] = []
     for item in items:
-        row = {"link": item.url, **_unfetched_values(item, now)}
+        row = {"link": item.url, "title": item.title, "published": item.published}
+        row.update(_unfetched(now))
         if known[item.url] != "":
             changed.append({**row, "last_changed": now})
         else:
