@@ -9,6 +9,7 @@ import os
 import random
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -779,3 +780,12 @@ def test_streamed_reading_gives_what_the_whole_tree_gives(data: bytes, streams: 
     assert streamed is not None and streamed != []
     assert (streamed, ()) == feeds._xml_feed(read_xml(data, url), url)
     assert read_feed(data, url).entries == tuple(streamed)
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(FIXTURES)))
+def test_without_summaries_only_the_summaries_are_left_out(name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+    full = read_feed(data, GAZETTE)
+    lean = read_feed(data, GAZETTE, summaries=False)
+    assert lean.entries == tuple(replace(e, summary="") for e in full.entries)
+    assert lean.problems == full.problems
