@@ -8,12 +8,16 @@ Everything is generated from a seed: the same site every run.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.process
 import random
 import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 
 _WORDS = [
     "ukraine",
@@ -109,8 +113,9 @@ def _boilerplate(rng: random.Random, base: str) -> tuple[str, str]:
 class CycleSite:
     """`feeds` feeds of `articles` pages each on one local server; counts requests by status."""
 
-    def __init__(self, feeds: int, articles: int, seed: int = 2022) -> None:
+    def __init__(self, feeds: int, articles: int, seed: int = 2022, stall: bool = True) -> None:
         self.feeds, self.articles = feeds, articles
+        self.stall = stall
         self.pages: dict[str, bytes] = {}
         self.counts: dict[int, int] = {}
         self._lock = threading.Lock()
@@ -156,6 +161,11 @@ class CycleSite:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # http.server writes the headers and the body of a reply separately; the client's
+            # delayed ACK then holds each page back about 40 ms (a 304, headers only, is not
+            # held): about the latency of a real news site. Buffered, the reply goes in one write
+            # and only CPU time is left (stall=False).
+            wbufsize = 0 if site.stall else 1 << 20
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 body = site.pages.get(self.path.split("?", 1)[0])
@@ -195,3 +205,48 @@ class CycleSite:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class SiteProcess:
+    """A CycleSite served from a process of its own, so the server never shares an interpreter
+    (and its lock) with the code measuring around it. Same `feeds`, `feed_url`; `kib` in all."""
+
+    def __init__(self, feeds: int, articles: int, seed: int = 2022, stall: bool = True) -> None:
+        self.feeds, self.articles = feeds, articles
+        self._args = (feeds, articles, seed, stall)
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self.base, self.kib = "", 0.0
+
+    def feed_url(self, n: int) -> str:
+        return f"{self.base}/feed/{n}.xml"
+
+    def __enter__(self) -> SiteProcess:
+        context = multiprocessing.get_context("fork")
+        ours, theirs = context.Pipe()
+        self._stop = context.Event()
+        self._process = context.Process(
+            target=_serve, args=(*self._args, theirs, self._stop), daemon=True
+        )
+        self._process.start()
+        self.base, self.kib = ours.recv()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._process is not None:
+            self._process.join(10)
+            if self._process.is_alive():
+                self._process.kill()
+
+
+def _serve(
+    feeds: int,
+    articles: int,
+    seed: int,
+    stall: bool,
+    pipe: multiprocessing.connection.Connection,
+    stop: Any,
+) -> None:
+    with CycleSite(feeds, articles, seed, stall) as site:
+        pipe.send((site.base, sum(len(p) for p in site.pages.values()) / 1024))
+        stop.wait()

@@ -11,9 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Console
-
-from newswatch import __version__
+import newswatch
 from newswatch.config import (
     DEFAULT_CONFIG,
     SecretResolver,
@@ -28,8 +26,43 @@ from newswatch.report import RunReport, SourceReport
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Lines:
+    """Plain lines to stdout (or stderr), never wrapped or marked up; rich (~0.1 s to import)
+    is loaded only for a spinner on a terminal."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self.stderr = stderr
+
+    @property
+    def file(self) -> Any:
+        return sys.stderr if self.stderr else sys.stdout
+
+    def print(self, text: str = "", **_how: Any) -> None:
+        print(text, file=self.file, flush=True)
+
+    @property
+    def is_terminal(self) -> bool:
+        isatty = getattr(self.file, "isatty", None)
+        return bool(isatty and isatty())
+
+    @contextmanager
+    def status(self, what: str) -> Iterator[None]:
+        from rich.console import Console
+
+        with Console(stderr=self.stderr, highlight=False).status(what):
+            yield
+
+
+console = _Lines()
+err_console = _Lines(stderr=True)
+
+
+class _Version(argparse.Action):
+    """`--version`, looking the version up only when asked (the lookup costs ~70 ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kw: Any) -> None:
+        parser.exit(message=f"newswatch {newswatch.__version__}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch news sources and alert on new developments on the topics you track.",
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"newswatch {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     rn = sub.add_parser("run", parents=[common], help="one monitoring cycle, then exit")
     rn.add_argument(
@@ -294,12 +327,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from newswatch.demo.run import run_demo
 
     return run_demo(
         args.config if args.config != DEFAULT_CONFIG else demo_config(),
         fast=args.fast,
-        console=console,
+        console=Console(highlight=False, soft_wrap=True),
     )
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import soupsieve
 import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -332,6 +331,8 @@ def _source(item: object, key: str, defaults: FetchSettings, seen: set[str], ctx
         if kind != "listing":
             raise ctx.error(f"{key}.links", f"links applies to listing sources only, not {kind}")
         links = _string(m["links"], f"{key}.links", ctx)
+        import soupsieve  # ~150 ms to import: only for a config that has a selector to check
+
         try:
             soupsieve.compile(links)
         except (soupsieve.SelectorSyntaxError, ValueError, TypeError) as exc:

@@ -16,14 +16,18 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING
 
 from newswatch.errors import ParseError
 from newswatch.models import Attachment, NewStory, StoredStory
 
-Signature = NDArray[np.uint64]
+# numpy is imported where a signature is made or read (~150 ms at start-up otherwise): a cycle
+# where nothing is new never needs it.
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Signature = NDArray[np.uint64]
 
 # Measured in the tests: light edits of one wire story have Jaccard 0.66-0.90 (estimated
 # 0.68-0.93), different stories on the same topics at most 0.03 (estimated 0.04). 0.4 leaves
@@ -53,12 +57,11 @@ NUM_PERM = 256
 BANDS = 64
 MAX_PERM = 1024
 
-_U64 = np.uint64
 _MASK = (1 << 64) - 1
 _EMPTY = _MASK  # every slot of an empty set's signature; no real set reaches it everywhere
 _CHUNK = 2048  # shingles mixed at once: bounds memory at NUM_PERM * _CHUNK * 8 bytes
-_MIX1 = _U64(0xFF51AFD7ED558CCD)  # MurmurHash3's 64-bit finaliser constants
-_MIX2 = _U64(0xC4CEB9FE1A85EC53)
+_MIX1 = 0xFF51AFD7ED558CCD  # MurmurHash3's 64-bit finaliser constants
+_MIX2 = 0xC4CEB9FE1A85EC53
 _PERM_PERSON = b"newswatch-perm1"
 _BAND_PERSON = b"newswatch-lsh-v1"
 
@@ -66,6 +69,8 @@ _BAND_PERSON = b"newswatch-lsh-v1"
 @lru_cache(maxsize=8)
 def _seeds(num_perm: int) -> Signature:
     """One seed per permutation; seed i never depends on num_perm, so signatures share prefixes."""
+    import numpy as np
+
     values = [
         int.from_bytes(
             hashlib.blake2b(i.to_bytes(4, "little"), digest_size=8, person=_PERM_PERSON).digest(),
@@ -73,19 +78,21 @@ def _seeds(num_perm: int) -> Signature:
         )
         for i in range(num_perm)
     ]
-    seeds = np.array(values, dtype=_U64)
+    seeds = np.array(values, dtype=np.uint64)
     seeds.setflags(write=False)
     return seeds
 
 
 def _as_uint64(values: Iterable[int]) -> NDArray[np.uint64]:
+    import numpy as np
+
     if isinstance(values, np.ndarray):
-        return values.astype(_U64, copy=False).ravel()
+        return values.astype(np.uint64, copy=False).ravel()
     items = values if isinstance(values, (set, frozenset, list, tuple)) else list(values)
     try:
-        return np.fromiter(items, dtype=_U64, count=len(items))
+        return np.fromiter(items, dtype=np.uint64, count=len(items))
     except OverflowError:  # negative values, e.g. read back from a signed BIGINT column
-        return np.fromiter((v & _MASK for v in items), dtype=_U64, count=len(items))
+        return np.fromiter((v & _MASK for v in items), dtype=np.uint64, count=len(items))
 
 
 def minhash(shingle_set: Iterable[int], num_perm: int = NUM_PERM) -> Signature:
@@ -96,17 +103,19 @@ def minhash(shingle_set: Iterable[int], num_perm: int = NUM_PERM) -> Signature:
     slots of a longer signature equal an n-slot signature. The empty set gives all slots at
     2**64-1: it has no band keys and estimates 0 against everything, itself included.
     """
+    import numpy as np
+
     if not 1 <= num_perm <= MAX_PERM:
         raise ValueError(f"num_perm must be between 1 and {MAX_PERM}, got {num_perm}")
     values = _as_uint64(shingle_set)
-    signature = np.full(num_perm, _EMPTY, dtype=_U64)
+    signature = np.full(num_perm, _EMPTY, dtype=np.uint64)
     seeds = _seeds(num_perm)[:, None]
     for start in range(0, values.size, _CHUNK):
         block = values[None, start : start + _CHUNK] ^ seeds
         block ^= block >> 33
-        block *= _MIX1
+        block *= np.uint64(_MIX1)
         block ^= block >> 33
-        block *= _MIX2
+        block *= np.uint64(_MIX2)
         block ^= block >> 33
         np.minimum(signature, block.min(axis=1), out=signature)
     return signature
@@ -124,7 +133,9 @@ def band_keys(signature: Signature, bands: int = BANDS) -> list[int]:
     store's (band, key) pairs are ``list(enumerate(band_keys(sig)))``. Two signatures are LSH
     candidates when they share any key.
     """
-    sig = np.asarray(signature, dtype=_U64)
+    import numpy as np
+
+    sig = np.asarray(signature, dtype=np.uint64)
     if bands < 1 or sig.size % bands:
         raise ValueError(f"{sig.size} permutations cannot be cut into {bands} equal bands")
     if _is_empty(sig):
@@ -151,8 +162,10 @@ def estimate_jaccard(sig_a: Signature, sig_b: Signature) -> float:
     Signatures of different lengths are compared on their common prefix (valid because
     permutation i is the same whatever the length); an empty signature matches nothing.
     """
-    a = np.asarray(sig_a, dtype=_U64)
-    b = np.asarray(sig_b, dtype=_U64)
+    import numpy as np
+
+    a = np.asarray(sig_a, dtype=np.uint64)
+    b = np.asarray(sig_b, dtype=np.uint64)
     n = min(a.size, b.size)
     if n == 0 or _is_empty(a) or _is_empty(b):
         return 0.0
@@ -161,16 +174,20 @@ def estimate_jaccard(sig_a: Signature, sig_b: Signature) -> float:
 
 def signature_to_bytes(signature: Signature) -> bytes:
     """Little-endian bytes of a signature (8 per slot), the same on every machine."""
-    return np.asarray(signature, dtype=_U64).astype("<u8", copy=False).tobytes()
+    import numpy as np
+
+    return np.asarray(signature, dtype=np.uint64).astype("<u8", copy=False).tobytes()
 
 
 def signature_from_bytes(data: bytes) -> Signature:
     """The signature :func:`signature_to_bytes` stored; ParseError when the bytes are not one."""
+    import numpy as np
+
     if not data or len(data) % 8 or len(data) > 8 * MAX_PERM:
         raise ParseError(
             f"stored MinHash signature: {len(data)} bytes is not 8 x 1..{MAX_PERM} slots"
         )
-    return np.frombuffer(data, dtype="<u8").astype(_U64)
+    return np.frombuffer(data, dtype="<u8").astype(np.uint64)
 
 
 def estimate_containment(jaccard: float, size_a: int | None, size_b: int | None) -> float:

@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -112,11 +112,24 @@ def _read_capped(response: requests.Response, cap: int, shown: str) -> bytes:
     return body.getvalue()
 
 
+def _drain(response: requests.Response) -> None:
+    """Finish a reply that has no body by definition (204, 304), so its connection goes back to
+    the pool instead of being closed. Any other unused body (a redirect's note, an error page)
+    is dropped with its connection: reading it could be slow on purpose."""
+    if response.status_code in (204, 304):
+        with suppress(requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+            for _ in response.iter_content(_CHUNK):
+                pass
+
+
 # --- per-host state ------------------------------------------------------------------------
 
 # Added to a gap shared with other processes: their sends, unlike this process's, are not
 # serialised, so scheduling jitter between two machines must not bring arrivals under the gap.
 SHARED_GAP_MARGIN = 0.1
+# With no gap to keep (per_host_delay 0 and no Crawl-delay), this many requests to one host may be
+# in flight at once, as a browser opens a few connections; with a gap, one at a time.
+UNPACED_PER_HOST = 6
 SHARED_SLOT_TRIES = 4  # a thread woken too late for its slot takes a new one, this many times
 
 
@@ -145,9 +158,13 @@ class _Reply:
 
 @dataclass
 class _Host:
-    """Pacing for one host name; ``turn`` is held for the wait and the request, never globally."""
+    """Pacing for one host name, never global: ``turn`` is held for the wait and the request of
+    a paced request; every request, paced or not, holds one of the host's ``slots``."""
 
     turn: threading.Lock = field(default_factory=threading.Lock)
+    slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(UNPACED_PER_HOST)
+    )
     last_end: float = float("-inf")
     not_before: float = float("-inf")
 
@@ -345,24 +362,39 @@ class Fetcher:
         return float(wait * random.uniform(0.5, 1.0))
 
     def _once(self, target: Target, job: _Job, gap: float) -> _Reply:
-        """One request once this host's turn comes: one request per host at a time, gap apart."""
+        """One request once this host's turn comes: paced requests one at a time and `gap`
+        apart; without a gap, up to UNPACED_PER_HOST at once (a Retry-After holds them all)."""
         with self._lock:
             host = self._hosts.setdefault(target.host, _Host())
-        with host.turn:
+        if gap > 0:
+            with host.turn:
+                return self._paced(target, job, gap, host)
+        with host.slots:
+            wait = host.not_before - time.monotonic()
+            self._check_wait(target, wait)
+            if wait > 0:
+                self._sleep(wait, job)
+            return self._sent(target, job, host)
+
+    def _sent(self, target: Target, job: _Job, host: _Host) -> _Reply:
+        try:
+            reply = self._exchange(target, job)
+        finally:
+            # Measured from the end of the previous request, so arrivals are >= gap apart.
+            host.last_end = time.monotonic()
+        if reply.retry_after is not None:
+            host.not_before = max(host.not_before, host.last_end + reply.retry_after)
+        return reply
+
+    def _paced(self, target: Target, job: _Job, gap: float, host: _Host) -> _Reply:
+        with host.slots:
             wait = max(host.not_before, host.last_end + gap) - time.monotonic()
             self._check_wait(target, wait)
-            if gap > 0 and self._pacing is not None:
+            if self._pacing is not None:
                 self._await_shared_slot(target, gap, wait, job)
             elif wait > 0:
                 self._sleep(wait, job)
-            try:
-                reply = self._exchange(target, job)
-            finally:
-                # Measured from the end of the previous request, so arrivals are >= gap apart.
-                host.last_end = time.monotonic()
-            if reply.retry_after is not None:
-                host.not_before = max(host.not_before, host.last_end + reply.retry_after)
-        return reply
+            return self._sent(target, job, host)
 
     def _check_wait(self, target: Target, wait: float) -> None:
         if wait > self._max_retry_wait:
@@ -430,6 +462,8 @@ class Fetcher:
                 status = response.status_code
                 ok = 200 <= status < 300
                 body = _read_capped(response, settings.max_bytes, attempt.url) if ok else b""
+                if not ok:
+                    _drain(response)
                 asks_wait = status == 429 or status >= 500
                 retry_after = (
                     _retry_after(response.headers.get("Retry-After")) if asks_wait else None

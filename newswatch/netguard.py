@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextvars
+import heapq
 import ipaddress
+import os
 import socket
 import threading
+import time
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -179,18 +182,60 @@ class Attempt:
 
     @contextmanager
     def running(self, deadline: float) -> Iterator[None]:
-        """Make this the attempt that guarded connections in this thread report to."""
+        """Make this the attempt that guarded connections in this thread report to, cut by the
+        watchdog ``deadline`` seconds from now."""
         token = _CURRENT.set(self)
-        timer = threading.Timer(deadline, self.expire)
-        timer.daemon = True
-        timer.start()
+        _WATCHDOG.watch(time.monotonic() + deadline, self)
         try:
             yield
         finally:
             with self._lock:
                 self._finished = True
-            timer.cancel()
+                self._sockets = []  # the watchdog keeps the attempt until its deadline, not these
             _CURRENT.reset(token)
+
+
+class _Watchdog:
+    """One thread that cuts every attempt still running at its deadline.
+
+    A thread per request (a ``threading.Timer``) cost more than an idle cycle's whole request;
+    here an attempt is a heap entry, and a finished one is simply skipped when its time comes.
+    """
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, Attempt]] = []
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._count = 0
+
+    def watch(self, at: float, attempt: Attempt) -> None:
+        with self._wake:
+            self._count += 1
+            heapq.heappush(self._due, (at, self._count, attempt))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fetch-watchdog")
+                self._thread.daemon = True
+                self._thread.start()
+            elif self._due[0][2] is attempt:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    wait = self._due[0][0] - time.monotonic() if self._due else None
+                    self._wake.wait(wait)
+                _, _, attempt = heapq.heappop(self._due)
+            attempt.expire()  # outside the lock: it may block briefly on the socket shutdown
+
+    def _after_fork(self) -> None:
+        self._wake = threading.Condition()
+        self._due, self._thread = [], None
+
+
+_WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG._after_fork)
 
 
 _CURRENT: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar(

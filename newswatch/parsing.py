@@ -13,19 +13,20 @@ import logging
 import multiprocessing
 import os
 import select
+import sys
 import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
+from newswatch.detect import Plan, Rules, analyse
 from newswatch.errors import ParseError
-from newswatch.models import Article, LivePage
-from parsers.articles import parse_article
-from parsers.pages import parse_page
+from newswatch.models import Article, Known, LivePage, Observation, Topic
 
-_PRELOAD = ["parsers.articles", "parsers.pages"]
+_PRELOAD = ["parsers.articles", "parsers.pages", "newswatch.detect"]
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
@@ -39,15 +40,34 @@ class InProcess:
     def page(self, content: bytes, url: str) -> LivePage:
         return parse_page(content, url)
 
+    def analyse(self, obs: Observation, rules: Rules) -> Plan:
+        """Detection's first step for a URL never seen before (it needs nothing from the store)."""
+        return analyse(obs, Known(), rules)
+
     def close(self) -> None:
         pass
+
+
+# The parsers (lxml, trafilatura's helpers: ~130 ms to import) are imported where a page is
+# parsed: in the pool's workers, which the fork server preloads with them, or here on first use.
+def parse_article(content: bytes, url: str) -> Article:
+    from parsers.articles import parse_article as parse
+
+    return parse(content, url)
+
+
+def parse_page(content: bytes, url: str) -> LivePage:
+    from parsers.pages import parse_page as parse
+
+    return parse(content, url)
 
 
 class ParsePool(InProcess):
     """Parse in `workers` worker processes, started on first use."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, topics: Sequence[Topic] = ()) -> None:
         self.workers = workers
+        self.topics = tuple(topics)  # the workers compile these once, for `analyse`
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
 
@@ -56,6 +76,19 @@ class ParsePool(InProcess):
 
     def page(self, content: bytes, url: str) -> LivePage:
         return self._run(parse_page, content, url)
+
+    def analyse(self, obs: Observation, rules: Rules) -> Plan:
+        """In a worker, which compiled the same topics as `rules`: the cycle's other threads
+        keep this process's one core for fetching and recording meanwhile."""
+        if not self.topics:
+            return super().analyse(obs, rules)
+        pool = self._started()
+        try:
+            return pool.submit(_analyse_new, obs).result()
+        except (BrokenProcessPool, EOFError, OSError) as exc:
+            log.warning("parser pool unavailable (%s); analysing %s in process", exc, obs.url)
+            self._restart(pool)
+            return super().analyse(obs, rules)
 
     def close(self) -> None:
         with self._lock:
@@ -81,13 +114,13 @@ class ParsePool(InProcess):
     def _started(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
+                context = _WorkerContext()
                 context.set_forkserver_preload(_PRELOAD)
                 self._pool = ProcessPoolExecutor(
                     self.workers,
                     mp_context=context,
-                    initializer=_end_with,
-                    initargs=(os.getpid(),),
+                    initializer=_start_worker,
+                    initargs=(os.getpid(), self.topics),
                 )
             return self._pool
 
@@ -96,6 +129,46 @@ class ParsePool(InProcess):
             if self._pool is broken:
                 self._pool = None
         broken.shutdown(wait=False, cancel_futures=True)
+
+
+_MAIN_SWAP = threading.Lock()
+
+
+class _Worker(multiprocessing.context.ForkServerProcess):
+    """A parser worker that does not run the program's main module again.
+
+    multiprocessing has every new process import the parent's `__main__` (so functions defined
+    there can be unpickled). Parsers need nothing from it, and under Prefect it is the
+    `prefect` command or `prefect.engine`: importing it again cost each worker about a second
+    and tens of MB. The worker is started while `__main__` is an empty module.
+    """
+
+    def start(self) -> None:
+        main = sys.modules["__main__"]
+        with _MAIN_SWAP:
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                super().start()
+            finally:
+                sys.modules["__main__"] = main
+
+
+class _WorkerContext(multiprocessing.context.ForkServerContext):
+    Process = _Worker
+
+
+_RULES: Rules | None = None  # in a worker: the run's topics, compiled once
+
+
+def _start_worker(owner: int, topics: tuple[Topic, ...]) -> None:
+    global _RULES
+    _RULES = Rules.build(topics)
+    _end_with(owner)
+
+
+def _analyse_new(obs: Observation) -> Plan:
+    assert _RULES is not None, "a parser worker is started with the run's topics"
+    return analyse(obs, Known(), _RULES)
 
 
 def _end_with(owner: int) -> None:
@@ -131,10 +204,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def parsing_for_this_machine() -> InProcess:
+def parsing_for_this_machine(topics: Sequence[Topic] = ()) -> InProcess:
     """A pool with a worker per core where there are two or more; else parse in process."""
     if hasattr(os, "sched_getaffinity"):
         cores = len(os.sched_getaffinity(0))
     else:
         cores = os.cpu_count() or 1
-    return ParsePool(cores) if cores >= 2 else InProcess()
+    return ParsePool(cores, topics) if cores >= 2 else InProcess()

@@ -21,7 +21,7 @@ from typing import get_args
 from newswatch.acquire import Getter, discover, observe
 from newswatch.dedupe import copy_of
 from newswatch.deliver import deliver_digests, deliver_health, deliver_instant
-from newswatch.detect import Rules, analyse, decide
+from newswatch.detect import Plan, Rules, analyse, decide
 from newswatch.errors import (
     BudgetSpent,
     FetchError,
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 
 MAX_NEW_PER_CYCLE = 100  # new articles fetched per source per cycle; the rest wait a cycle
 MAX_BASELINE_FETCH = 300  # a baseline records more at once, so fewer old links look new later
-SOURCE_WORKERS = 4  # fetching is I/O bound; per-host pacing still holds across these threads
+SOURCE_WORKERS = 8  # fetching is I/O bound; per-host pacing still holds across these threads
 
 
 def utcnow() -> datetime:
@@ -89,7 +89,7 @@ class Runtime:
         pacing = store.pacing if shared_pacing else None
         fetcher = Fetcher(user_agent=config.defaults.user_agent, pacing=pacing)
         rules = Rules.build(config.topics)
-        return cls(config, store, fetcher, rules, parsing_for_this_machine())
+        return cls(config, store, fetcher, rules, parsing_for_this_machine(config.topics))
 
     def close(self) -> None:
         self.parsing.close()
@@ -431,6 +431,8 @@ def _backfill_window(
 
 def _process_items(rt: Runtime, job: SourceJob, items: list[Item] | None) -> None:
     work, left = _work_list(rt, job, items)
+    if not job.baseline and len(work) > 1:
+        job.get.preload((url for url, _ in work), rt.store.validators_for)
     for i, (url, listed) in enumerate(work):
         if not _within_budget(job) or not _process_item(rt, job, url, listed):
             # What the budget left waits for the next cycle; the validators are not kept, so
@@ -537,7 +539,10 @@ def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) ->
         job.report.new_items += 1
     if listed and not obs.published and listed.published:
         obs = replace(obs, published=listed.published)
-    job.report.add_developments(record_observation(rt, obs, job.how, job.baseline))
+    # A listed item was new when the work list was made: detection's first step needs nothing
+    # from the store, so it runs beside the parser (and is redone if the URL became known).
+    plan = rt.parsing.analyse(obs, rt.rules) if listed is not None else None
+    job.report.add_developments(record_observation(rt, obs, job.how, job.baseline, plan))
     _keep_validators(rt, job, [url])  # only now: the observation is stored
     return True
 
@@ -546,7 +551,11 @@ def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) ->
 
 
 def record_observation(
-    rt: Runtime, obs: Observation, how: Pass = Pass(), baseline: bool = False
+    rt: Runtime,
+    obs: Observation,
+    how: Pass = Pass(),
+    baseline: bool = False,
+    new_plan: Plan | None = None,
 ) -> list[Development]:
     """Detect on one observation and store it; returns the developments that will alert.
 
@@ -554,17 +563,21 @@ def record_observation(
     see each other, so the second is attached to the first instead of alerting again.
     """
     with rt.lock:
-        return _record_locked(rt, obs, how, baseline)
+        return _record_locked(rt, obs, how, baseline, new_plan)
 
 
-def _record_locked(rt: Runtime, obs: Observation, how: Pass, baseline: bool) -> list[Development]:
+def _record_locked(
+    rt: Runtime, obs: Observation, how: Pass, baseline: bool, new_plan: Plan | None
+) -> list[Development]:
+    """`new_plan`: `analyse` already run for `obs` as on a URL never seen, used if still so."""
     now = utcnow()
     known = rt.store.known(obs.url)
     if unchanged(obs, known):
         if not how.dry_run and known.article_id is not None:
             rt.store.touch_article(known.article_id, now)
         return []
-    plan = analyse(obs, known, rt.rules)
+    fresh = new_plan is not None and new_plan.obs == obs and not known.exists
+    plan = new_plan if fresh and new_plan is not None else analyse(obs, known, rt.rules)
     det = decide(plan, rt.store.history(plan.lookups), now)
     max_age = rt.config.source(obs.source).settings.max_age
     # A watched page is never history: a live page started days ago still gains news.

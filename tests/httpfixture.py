@@ -21,6 +21,7 @@ class Seen:
     headers: dict[str, str]  # names lower-cased
     body: bytes
     arrived: float  # time.monotonic() once the request line and headers were read
+    peer_port: int = 0  # the client's port: requests on one kept-alive connection share it
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -150,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        seen = Seen(self.command, self.path, headers, body, arrived)
+        seen = Seen(self.command, self.path, headers, body, arrived, self.client_address[1])
         with state.lock:
             state.seen.append(seen)
             route = state.routes.get(self.path) or state.routes.get(urlsplit(self.path).path)

@@ -167,6 +167,41 @@ def test_pacing_holds_across_threads(server, fetcher) -> None:
     assert min(gaps(server.seen())) >= 0.3
 
 
+def test_unpaced_requests_to_one_host_overlap(server, fetcher) -> None:
+    """With no gap to keep, a few requests to one host are in flight at once (a slow host does
+    not hold every source on it back), up to UNPACED_PER_HOST."""
+    server.route("/slow", Reply(200, b"s", stall=0.6))
+    server.route("/first", Reply(200, b"f"))
+    fetcher.fetch(server.url("/first"), FAST)  # robots.txt is read once, before the race
+    wanted = fetch_module.UNPACED_PER_HOST + 2
+    start = threading.Barrier(wanted)
+
+    def worker() -> None:
+        start.wait()
+        fetcher.fetch(server.url("/slow"), FAST)
+
+    threads = [threading.Thread(target=worker) for _ in range(wanted)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    arrived = sorted(s.arrived for s in server.seen("/slow"))
+    assert len(arrived) == wanted
+    # The first UNPACED_PER_HOST arrive together, well inside one 0.6 s reply; the rest wait
+    # for a free slot, so they arrive at least one reply later.
+    first = arrived[: fetch_module.UNPACED_PER_HOST]
+    assert first[-1] - first[0] < 0.4
+    assert arrived[fetch_module.UNPACED_PER_HOST] - first[0] >= 0.5
+
+
+def test_not_modified_keeps_the_connection(server, fetcher) -> None:
+    """A 304 has no body: its connection goes back to the pool for the next request."""
+    server.route("/a", Reply(304, headers=[("ETag", '"v1"')]))
+    for _ in range(3):
+        assert fetcher.fetch(server.url("/a"), FAST, validators=Validators('"v1"')).not_modified
+    assert len({s.peer_port for s in server.seen("/a")}) == 1
+
+
 def test_crawl_delay_raises_the_gap(server, fetcher) -> None:
     server.route("/robots.txt", Reply(200, b"User-agent: *\nCrawl-delay: 0.5\n"))
     server.route("/a", Reply(200, b"a"))

@@ -120,6 +120,21 @@ def test_baseline_flag_and_validators(store: Store) -> None:
     assert store.validators("https://e.org/f") == Validators(etag='"2"', last_modified="x")
 
 
+def test_validators_of_many_urls_read_at_once(store: Store) -> None:
+    """validators_for gives exactly what validators() gives, URL by URL, past one IN chunk."""
+    from newswatch.models import Validators
+    from newswatch.store import _IN_CHUNK
+
+    urls = [f"https://e.org/a/{i}" for i in range(_IN_CHUNK + 20)]
+    for i, url in enumerate(urls):
+        if i % 3:
+            store.save_validators(url, Validators(etag=f'"{i}"', last_modified=None), NOW)
+    found = store.validators_for([*urls, "https://e.org/never"])
+    assert found == {u: v for u in urls if (v := store.validators(u)) is not None}
+    assert len(found) == sum(1 for i in range(len(urls)) if i % 3)
+    assert store.validators_for([]) == {}
+
+
 def test_a_store_from_the_first_release_is_upgraded_keeping_its_data(tmp_path: Path) -> None:
     """A store created by revision 0001 (before stories, figures, paragraph texts) upgrades."""
     from alembic import command

@@ -66,7 +66,7 @@ BEFORE: dict[str, Callable[[Store, str], None]] = {
     "remembered": remembered,
 }
 
-# (what the store held about each listed link before, in listing order), CHUNK
+# (what the store held about each listed link before, in listing order), IN-list size
 CASES = [
     (["new"], 1000),
     (["new", "new", "new", "new", "new"], 2),  # three transactions
@@ -132,7 +132,7 @@ def raw(store: Store, prefix: str) -> list[tuple[Any, ...]]:
 def test_remembered_in_bulk_as_one_history_observation_each(
     store: Store, monkeypatch: pytest.MonkeyPatch, before: list[str], chunk: int
 ) -> None:
-    monkeypatch.setattr(newswatch.store, "CHUNK", chunk)
+    monkeypatch.setattr(newswatch.store, "_IN_CHUNK", chunk)
     old, new = listing("https://old.example", before), listing("https://new.example", before)
     for items in (old, new):
         for item, held in zip(items, before, strict=True):
@@ -169,7 +169,7 @@ def test_a_link_listed_twice_is_remembered_once_as_first_listed(store: Store) ->
 
 STORED = ["https://e.org/1", "https://e.org/2", "https://e.org/3"]
 
-# (URLs asked about, CHUNK, those of them known)
+# (URLs asked about, IN-list size, those of them known)
 KNOWN_CASES = [
     ([], 1000, set()),
     (["https://e.org/9"], 1000, set()),
@@ -192,5 +192,5 @@ def test_known_urls(
     fetched(store, STORED[0])
     remembered(store, STORED[1])
     store.remember_unfetched("wire", [Item(STORED[2], "T")], NOW)
-    monkeypatch.setattr(newswatch.store, "CHUNK", chunk)
+    monkeypatch.setattr(newswatch.store, "_IN_CHUNK", chunk)
     assert store.known_urls(iter(asked)) == known

@@ -52,7 +52,7 @@ from newswatch.store.stories import figure_history, find_candidates, history, sh
 
 __all__ = ["MIGRATIONS", "Health", "HostPacing", "Outbox", "Store"]
 
-CHUNK = 1000  # URLs per IN (…) list, and unfetched links per transaction
+_IN_CHUNK = 500  # values in one IN (…) list: well under SQLite's and psycopg's limits
 
 
 class Store:
@@ -148,6 +148,21 @@ class Store:
             ).first()
         return Validators(etag=row[0], last_modified=row[1]) if row else None
 
+    def validators_for(self, urls: Sequence[str]) -> dict[str, Validators]:
+        """The stored validators of many URLs at once (a cycle's re-checks), in few reads."""
+        found: dict[str, Validators] = {}
+        with self.db.read() as conn:
+            for start in range(0, len(urls), _IN_CHUNK):
+                rows = conn.execute(
+                    select(
+                        http_validators.c.url,
+                        http_validators.c.etag,
+                        http_validators.c.last_modified,
+                    ).where(http_validators.c.url.in_(urls[start : start + _IN_CHUNK]))
+                ).all()
+                found.update((r[0], Validators(etag=r[1], last_modified=r[2])) for r in rows)
+        return found
+
     def save_validators(self, url: str, v: Validators, now: datetime) -> None:
         if not (v.etag or v.last_modified):
             return
@@ -166,12 +181,12 @@ class Store:
         return _stored_article(row) if row else None
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
-        """Those of `urls` the store has an article or page for (one read, CHUNK at a time)."""
+        """Those of `urls` the store has an article or page for (one read, _IN_CHUNK at a time)."""
         wanted = list(dict.fromkeys(urls))
         found: set[str] = set()
         with self.db.read() as conn:
-            for start in range(0, len(wanted), CHUNK):
-                part = wanted[start : start + CHUNK]
+            for start in range(0, len(wanted), _IN_CHUNK):
+                part = wanted[start : start + _IN_CHUNK]
                 found.update(
                     conn.execute(select(articles.c.url).where(articles.c.url.in_(part))).scalars()
                 )
@@ -180,15 +195,15 @@ class Store:
     def remember_unfetched(self, source: str, items: Iterable[Item], now: datetime) -> None:
         """Record links a baseline listed but did not fetch, as history: known from now on, so
         never news. The rows `save_observation` writes for each as a history observation
-        without text, in one transaction per CHUNK links (a URL listed twice counts once).
+        without text, in one transaction per _IN_CHUNK links (a URL listed twice counts once).
         """
         first: dict[str, Item] = {}
         for item in items:
             first.setdefault(item.url, item)
         links = list(first.values())
-        for start in range(0, len(links), CHUNK):
+        for start in range(0, len(links), _IN_CHUNK):
             with self.db.tx() as conn:
-                write_unfetched(conn, source, links[start : start + CHUNK], now)
+                write_unfetched(conn, source, links[start : start + _IN_CHUNK], now)
 
     def known(self, url: str) -> Known:
         """What detection needs to know about a URL: one read."""
