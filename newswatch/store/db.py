@@ -8,6 +8,7 @@ never the whole run with a raw SQLAlchemy traceback.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -167,10 +168,14 @@ def _insert_ignore(dialect_name: str, table: Any) -> Any:
 
 
 def insert_many(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], shared: dict[str, Any]
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    shared: dict[str, Any],
 ) -> None:
-    """INSERT … ON CONFLICT DO NOTHING of many rows (each with the same keys) that also share
-    the values in `shared`, through the driver's executemany.
+    """INSERT … ON CONFLICT DO NOTHING of many rows (values for `columns`, in that order) that
+    also share the values in `shared`, through the driver's executemany.
 
     The statement is compiled once and every value converted by its column's type, the shared
     ones once for all rows: SQLAlchemy's own executemany converts each value of each row through
@@ -179,17 +184,16 @@ def insert_many(
     if not rows:
         return
     dialect = conn.dialect
-    names = (*rows[0], *shared)
+    names = (*columns, *shared)
     compiled = _insert_many(dialect, table, names)
-    convert = {name: _converter(table.c[name].type, dialect) for name in names}
-    fixed = {name: convert[name](value) for name, value in shared.items()}
-    own = [(name, convert[name]) for name in rows[0]]
-    params = [{**fixed, **{name: f(row[name]) for name, f in own}} for row in rows]
-    if compiled.positional:  # qmark (SQLite): values in the order the statement names them
-        order = compiled.positiontup or []
-        conn.exec_driver_sql(compiled.string, [tuple(p[name] for name in order) for p in params])
+    convert = [_converter(table.c[name].type, dialect) for name in columns]
+    fixed = tuple(_converter(table.c[k].type, dialect)(v) for k, v in shared.items())
+    values = [tuple(f(v) for f, v in zip(convert, row, strict=True)) + fixed for row in rows]
+    if compiled.positional:  # qmark (SQLite): in the order the statement names its columns
+        pick = operator.itemgetter(*(names.index(n) for n in compiled.positiontup or ()))
+        conn.exec_driver_sql(compiled.string, [pick(v) for v in values])
     else:
-        conn.exec_driver_sql(compiled.string, params)
+        conn.exec_driver_sql(compiled.string, [dict(zip(names, v, strict=True)) for v in values])
 
 
 @lru_cache(maxsize=64)

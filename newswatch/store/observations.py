@@ -132,19 +132,17 @@ def write_unfetched(conn: Connection, source: str, items: Sequence[Item], now: d
             select(articles.c.url, articles.c.content_hash).where(articles.c.url.in_(urls))
         )
     }
-    fresh = [
-        {"url": i.url, "title": i.title, "published": i.published}
-        for i in items
-        if i.url not in known
-    ]
+    fresh = [(i.url, i.title, i.published) for i in items if i.url not in known]
     first_seen = {"source": source, "kind": "article", "first_seen": now, "last_changed": now}
-    insert_many(conn, articles, fresh, {**first_seen, "history": 1, **_unfetched(now)})
+    shared = {**first_seen, "history": 1, **_unfetched(now)}
+    insert_many(conn, articles, ("url", "title", "published"), fresh, shared)
     _update_unfetched(conn, [item for item in items if item.url in known], known, now)
     ids = dict(
         conn.execute(select(articles.c.url, articles.c.id).where(articles.c.url.in_(urls))).all()
     )
-    versions = [{"article_id": ids[i.url], "title": i.title} for i in items if i.url in ids]
-    insert_many(conn, article_versions, versions, {"content_hash": "", "seen_at": now, "body": ""})
+    versions = [(ids[i.url], i.title) for i in items if i.url in ids]
+    shared = {"content_hash": "", "seen_at": now, "body": ""}
+    insert_many(conn, article_versions, ("article_id", "title"), versions, shared)
 
 
 def _unfetched(now: datetime) -> dict[str, Any]:
