@@ -18,6 +18,10 @@ _URL_STRIP = "".join(chr(c) for c in range(0x21))  # C0 controls and space, as b
 _URL_DROP = re.compile(r"[\t\n\r]")
 _MAX_URL = 4096
 _ABSOLUTE_HTTP = re.compile(r"https?://[^/?#]", re.ASCII)
+# The plain absolute link most feeds give (lower-case scheme, plain host and port, a path, no
+# space or fragment): http_url would return it as it is, so it is not taken apart (a feed may
+# have 100,000).
+_PLAIN_HTTP = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::([0-9]{1,5}))?/[^\s#]*")
 _TRACKING = re.compile(
     r"(?:utm_[a-z]+|itm_[a-z]+|at_[a-z]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|igshid"
     r"|ocid|cmpid)(?:=|$)",
@@ -74,6 +78,9 @@ def http_url(href: object, base: str, *, drop_fragment: bool = False) -> str | N
     cleaned = _URL_DROP.sub("", href).strip(_URL_STRIP)
     if not cleaned or len(cleaned) > _MAX_URL:
         return None
+    plain = _PLAIN_HTTP.fullmatch(cleaned)
+    if plain and int(plain.group(1) or 0) <= 65535:
+        return cleaned
     try:
         # Absolute links are the common case in feeds; urljoin would only copy them.
         absolute = cleaned if _ABSOLUTE_HTTP.match(cleaned) else urljoin(base, cleaned)

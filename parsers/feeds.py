@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 
 from lxml import etree
 
@@ -181,15 +182,22 @@ def _children(el: etree._Element, core: tuple[str, ...]) -> dict[str, list[etree
     """Child elements keyed "name" (the format's own namespace) or "prefix:name" (extensions)."""
     kids: dict[str, list[etree._Element]] = {}
     for child in el:
-        name = local_name(child)
-        if not name:
-            continue
-        tag = str(child.tag)
-        # Split by hand: a recovering parse can leave tags that QName refuses ("media:").
-        ns = tag[1:].partition("}")[0].lower().rstrip("/#") if tag.startswith("{") else ""
-        prefix = "" if ns in core else _EXTENSIONS.get(ns, "?")
-        kids.setdefault(f"{prefix}:{name}" if prefix else name, []).append(child)
+        tag = child.tag
+        key = _child_key(tag, core) if isinstance(tag, str) else ""
+        if key:
+            kids.setdefault(key, []).append(child)
     return kids
+
+
+@lru_cache(maxsize=1024)  # a feed repeats a handful of tags in every one of its entries
+def _child_key(tag: str, core: tuple[str, ...]) -> str:
+    name = tag.rpartition("}")[2].lower()  # as local_name has it
+    if not name:
+        return ""
+    # Split by hand: a recovering parse can leave tags that QName refuses ("media:").
+    ns = tag[1:].partition("}")[0].lower().rstrip("/#") if tag.startswith("{") else ""
+    prefix = "" if ns in core else _EXTENSIONS.get(ns, "?")
+    return f"{prefix}:{name}" if prefix else name
 
 
 def _first_text(kids: Children, *names: str) -> str:
