@@ -10,7 +10,12 @@ import time
 BENCHMARKS = [  # (label, module, what it measures, arguments)
     ("extraction", "extraction", "article extraction F1 and pages/s vs trafilatura", []),
     ("feeds", "feeds_vs_feedparser", "feed entries and speed vs feedparser, its test feeds", []),
-    ("cycle", "cycle_cost", "a whole `newswatch run` vs a plain script, first and idle", []),
+    (
+        "cycle",
+        "cycle_cost",
+        "a whole `newswatch run` vs a plain script, first and idle; then at 5x the feeds",
+        ["--scale", "5"],
+    ),
     ("big-feed", "big_feed", "one 100,000-item feed: baseline and idle run vs parsing it", []),
     ("dates", "dates", "published-date accuracy and time per page vs htmldate", []),
     ("similarity", "similarity_speed", "shingle, novelty and MinHash cost vs baselines", []),

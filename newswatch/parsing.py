@@ -20,11 +20,13 @@ import types
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from newswatch.detect import Plan, Rules, analyse
 from newswatch.errors import ParseError
 from newswatch.models import Article, Known, LivePage, Observation, Topic
+
+if TYPE_CHECKING:
+    from newswatch.detect import Plan, Rules
 
 _PRELOAD = ["parsers.articles", "parsers.pages", "newswatch.detect"]
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class InProcess:
 
     def analyse(self, obs: Observation, rules: Rules) -> Plan:
         """Detection's first step for a URL never seen before (it needs nothing from the store)."""
+        from newswatch.detect import analyse
+
         return analyse(obs, Known(), rules)
 
     def close(self) -> None:
@@ -161,12 +165,16 @@ _RULES: Rules | None = None  # in a worker: the run's topics, compiled once
 
 
 def _start_worker(owner: int, topics: tuple[Topic, ...]) -> None:
+    from newswatch.detect import Rules
+
     global _RULES
     _RULES = Rules.build(topics)
     _end_with(owner)
 
 
 def _analyse_new(obs: Observation) -> Plan:
+    from newswatch.detect import analyse
+
     assert _RULES is not None, "a parser worker is started with the run's topics"
     return analyse(obs, Known(), _RULES)
 

@@ -16,12 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from newswatch.acquire import Getter, discover, observe
 from newswatch.dedupe import copy_of
-from newswatch.deliver import deliver_digests, deliver_health, deliver_instant
-from newswatch.detect import Plan, Rules, analyse, decide
 from newswatch.errors import (
     BudgetSpent,
     FetchError,
@@ -56,6 +54,9 @@ from newswatch.shards import Shard, parse_shard
 from newswatch.store import Store
 from newswatch.timespec import digest_due_at, parse_window
 
+if TYPE_CHECKING:
+    from newswatch.detect import Plan, Rules
+
 log = logging.getLogger(__name__)
 
 MAX_NEW_PER_CYCLE = 100  # new articles fetched per source per cycle; the rest wait a cycle
@@ -74,9 +75,9 @@ class Runtime:
     config: Config
     store: Store
     fetcher: Fetcher
-    rules: Rules
     parsing: InProcess = field(default_factory=InProcess)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _rules: Rules | None = None
 
     @classmethod
     def open(
@@ -88,8 +89,17 @@ class Runtime:
         store = Store.open(store_url or config.store)
         pacing = store.pacing if shared_pacing else None
         fetcher = Fetcher(user_agent=config.defaults.user_agent, pacing=pacing)
-        rules = Rules.build(config.topics)
-        return cls(config, store, fetcher, rules, parsing_for_this_machine(config.topics))
+        return cls(config, store, fetcher, parsing_for_this_machine(config.topics))
+
+    @property
+    def rules(self) -> Rules:
+        """The topics compiled, on first use: a cycle where nothing changed never needs them
+        (nor the detection modules, which are imported here)."""
+        if self._rules is None:
+            from newswatch.detect import Rules
+
+            self._rules = Rules.build(self.config.topics)
+        return self._rules
 
     def close(self) -> None:
         self.parsing.close()
@@ -204,6 +214,8 @@ def run_cycle(
 def deliver_cycle(rt: Runtime) -> list[ChannelResult]:
     """A monitor cycle's delivery: instant alerts, backfill digests a channel refused before, and
     health alarms and recovery notices."""
+    from newswatch.deliver import deliver_digests, deliver_health, deliver_instant
+
     now = utcnow()
     outbox, channels = rt.store.outbox, rt.config.channels
     results = deliver_instant(outbox, channels, now)
@@ -291,6 +303,8 @@ def run_backfill(rt: Runtime, plan: Backfill, steps: Steps = Steps()) -> RunRepo
 
 def deliver_backfill(rt: Runtime, plan: Backfill) -> list[ChannelResult]:
     """After a backfill: instant messages, or one digest per channel of what it found."""
+    from newswatch.deliver import deliver_digests, deliver_instant
+
     now = utcnow()
     if plan.notify == "instant":
         return deliver_instant(rt.store.outbox, rt.config.channels, now)
@@ -329,6 +343,8 @@ def run_digest(
     report = begin_run(rt, "digest")
 
     def send() -> list[ChannelResult]:
+        from newswatch.deliver import deliver_digests
+
         return deliver_digests(rt.store.outbox, chans, utcnow(), mode="digest", due_only=due_only)
 
     with _store_guard(report):
@@ -570,6 +586,8 @@ def _record_locked(
     rt: Runtime, obs: Observation, how: Pass, baseline: bool, new_plan: Plan | None
 ) -> list[Development]:
     """`new_plan`: `analyse` already run for `obs` as on a URL never seen, used if still so."""
+    from newswatch.detect import analyse, decide
+
     now = utcnow()
     known = rt.store.known(obs.url)
     if unchanged(obs, known):
