@@ -1,8 +1,9 @@
 """One huge RSS feed through `newswatch run`: its baseline and the idle cycle after it.
 
 Serves one local RSS feed of N items (default 100,000: realistic titles, links, guids, pubDates
-and a short description each, about 30 MB) and small article pages, then times, as whole
-processes (wall seconds and peak RSS of the process, as benchmarks/cycle_cost.py does):
+and a short description each, about 55 MB) and small article pages, then times, as whole
+processes (wall seconds and peak RSS of the process, as benchmarks/cycle_cost.py does; the
+parser worker processes are not counted):
 
 - baseline: the first `newswatch run` over a fresh SQLite store. It fetches the newest 300
   articles and remembers every other link unfetched, as history;

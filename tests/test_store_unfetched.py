@@ -66,14 +66,16 @@ BEFORE: dict[str, Callable[[Store, str], None]] = {
     "remembered": remembered,
 }
 
-# (what the store held about each listed link before, in listing order), IN-list size
+# (what the store held about each listed link before, in listing order), links per IN list,
+# links per transaction
 CASES = [
-    (["new"], 1000),
-    (["new", "new", "new", "new", "new"], 2),  # three transactions
-    (["fetched"], 1000),
-    (["remembered"], 1000),
-    (["new", "fetched", "new", "remembered", "new", "fetched", "new"], 2),
-    (["remembered", "fetched", "new"], 1000),
+    (["new"], 500, 5000),
+    (["new", "new", "new", "new", "new"], 2, 4),  # two transactions, of two and one IN lists
+    (["new", "new", "new", "new", "new"], 2, 3),  # a transaction is not a whole number of lists
+    (["fetched"], 500, 5000),
+    (["remembered"], 500, 5000),
+    (["new", "fetched", "new", "remembered", "new", "fetched", "new"], 2, 5),
+    (["remembered", "fetched", "new"], 500, 5000),
 ]
 
 
@@ -128,11 +130,12 @@ def raw(store: Store, prefix: str) -> list[tuple[Any, ...]]:
     return [(r[0].removeprefix(prefix), *r[1:]) for r in rows if r[0].startswith(prefix)]
 
 
-@pytest.mark.parametrize(("before", "chunk"), CASES)
+@pytest.mark.parametrize(("before", "in_list", "per_tx"), CASES)
 def test_remembered_in_bulk_as_one_history_observation_each(
-    store: Store, monkeypatch: pytest.MonkeyPatch, before: list[str], chunk: int
+    store: Store, monkeypatch: pytest.MonkeyPatch, before: list[str], in_list: int, per_tx: int
 ) -> None:
-    monkeypatch.setattr(newswatch.store, "_IN_CHUNK", chunk)
+    monkeypatch.setattr(newswatch.store, "_IN_CHUNK", in_list)
+    monkeypatch.setattr(newswatch.store, "_UNFETCHED_PER_TX", per_tx)
     old, new = listing("https://old.example", before), listing("https://new.example", before)
     for items in (old, new):
         for item, held in zip(items, before, strict=True):

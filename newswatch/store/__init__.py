@@ -204,9 +204,10 @@ class Store:
             first.setdefault(item.url, item)
         links = list(first.values())
         for start in range(0, len(links), _UNFETCHED_PER_TX):
+            batch = links[start : start + _UNFETCHED_PER_TX]
             with self.db.tx() as conn:
-                for part in range(start, min(start + _UNFETCHED_PER_TX, len(links)), _IN_CHUNK):
-                    write_unfetched(conn, source, links[part : part + _IN_CHUNK], now)
+                for part in range(0, len(batch), _IN_CHUNK):
+                    write_unfetched(conn, source, batch[part : part + _IN_CHUNK], now)
 
     def known(self, url: str) -> Known:
         """What detection needs to know about a URL: one read."""
