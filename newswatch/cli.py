@@ -63,7 +63,8 @@ class _Version(argparse.Action):
     """`--version`, looking the version up only when asked (the lookup costs ~70 ms)."""
 
     def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kw: Any) -> None:
-        parser.exit(message=f"newswatch {newswatch.__version__}\n")
+        print(f"newswatch {newswatch.__version__}")  # stdout, as argparse's own action does
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
