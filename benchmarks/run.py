@@ -17,6 +17,7 @@ BENCHMARKS = [  # (label, module, what it measures, arguments)
         ["--scale", "5"],
     ),
     ("big-feed", "big_feed", "one 100,000-item feed: baseline and idle run vs parsing it", []),
+    ("prefect", "prefect_cost", "`newswatch run` as a Prefect flow run vs in-process, idle", []),
     ("dates", "dates", "published-date accuracy and time per page vs htmldate", []),
     ("similarity", "similarity_speed", "shingle, novelty and MinHash cost vs baselines", []),
     ("lsh", "lsh_scaling", "story lookup cost as history grows, LSH vs a full scan", []),

@@ -1,12 +1,13 @@
-"""The `backfill` flow: items published in a window, a task per source, then one delivery task."""
+"""The `backfill` flow: items published in a window, a task for the sources, one for delivery."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from prefect import State, flow
+from prefect import State
 
 from flows.common import core_logs, open_runtime, prefect_steps, publish
+from flows.lean import lean_flow
 from newswatch.config import DEFAULT_CONFIG
 from newswatch.pipeline import plan_backfill, run_backfill
 from newswatch.report import RunReport
@@ -14,7 +15,7 @@ from newswatch.report import RunReport
 Notify = Literal["digest", "none", "instant"]
 
 
-@flow(name="backfill")
+@lean_flow(name="backfill")
 def backfill(
     since: str,
     until: str | None = None,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from prefect import State, flow
+from prefect import State
 
 from flows.common import core_logs, end_ghost_runs, open_runtime, prefect_steps, publish
+from flows.lean import lean_flow
 from newswatch.config import DEFAULT_CONFIG
 from newswatch.pipeline import run_digest
 from newswatch.report import RunReport
 
 
-@flow(name="digest")
+@lean_flow(name="digest")
 def digest(
     config: str = DEFAULT_CONFIG, channel: str | None = None, due_only: bool = False
 ) -> State[RunReport]:

@@ -1,9 +1,8 @@
-"""The `monitor` flow: one monitoring cycle, a task per source and one for delivery."""
+"""The `monitor` flow: one monitoring cycle, a task for the sources and one for delivery."""
 
 from __future__ import annotations
 
-from prefect import State, flow
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect import State
 
 from flows.common import (
     core_logs,
@@ -14,16 +13,13 @@ from flows.common import (
     publish_skip,
     stale_message,
 )
+from flows.lean import lean_flow
 from newswatch.config import DEFAULT_CONFIG
-from newswatch.pipeline import SOURCE_WORKERS, run_cycle
+from newswatch.pipeline import run_cycle
 from newswatch.report import RunReport
 
 
-@flow(
-    name="monitor",
-    # prefect 3.9 types TaskRunner's future parameter invariantly, so its own usage fails mypy
-    task_runner=ThreadPoolTaskRunner(max_workers=SOURCE_WORKERS),  # type: ignore[arg-type]
-)
+@lean_flow(name="monitor")
 def monitor(
     config: str = DEFAULT_CONFIG,
     sources: list[str] | None = None,

@@ -1,8 +1,6 @@
 """`python -m newswatch` is the `newswatch` command."""
 
-import sys
-
-from newswatch.cli import main
+from newswatch.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -62,7 +63,8 @@ class _Version(argparse.Action):
     """`--version`, looking the version up only when asked (the lookup costs ~70 ms)."""
 
     def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kw: Any) -> None:
-        parser.exit(message=f"newswatch {newswatch.__version__}\n")
+        print(f"newswatch {newswatch.__version__}")  # stdout, as argparse's own action does
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     op = sub.add_parser("import-opml", parents=[common], help="OPML feeds as a sources: block")
     op.add_argument("file", metavar="FILE", help="an OPML subscription list (from a feed reader)")
     return parser
+
+
+def entry() -> None:
+    """The `newswatch` program: `main`, then the exit, without the interpreter's last sweeps.
+
+    At exit CPython garbage-collects every object still alive, though the OS frees them anyway:
+    0.3 s after an in-process cycle and 0.7-0.9 s once Prefect is imported (measured). Freezing
+    them first skips that; atexit handlers (log flushing, Prefect's workers) still run.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -204,11 +218,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     shard = parse_shard(args.shard)  # a bad form is a usage error before anything starts
     if _prefect_api():
+        from flows.lean import command_flow_run
         from flows.monitor import monitor
 
-        return _print_report(
-            _flow_report(monitor(config=args.config, shard=args.shard, return_state=True))
-        )
+        with command_flow_run():
+            state = monitor(config=args.config, shard=args.shard, return_state=True)
+        return _print_report(_flow_report(state))
     from newswatch.pipeline import Runtime, Steps, run_cycle
 
     with Runtime.open(config) as rt, _progress("monitoring"):
@@ -222,15 +237,17 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     plan = plan_backfill(config, args.since, args.until, args.sources, args.notify)
     if _prefect_api():
         from flows.backfill import backfill
+        from flows.lean import command_flow_run
 
-        state = backfill(
-            config=args.config,
-            since=plan.since.isoformat(),  # relative ages counted from the command's time
-            until=plan.until.isoformat(),
-            sources=args.sources,
-            notify=plan.notify,
-            return_state=True,
-        )
+        with command_flow_run():
+            state = backfill(
+                config=args.config,
+                since=plan.since.isoformat(),  # relative ages counted from the command's time
+                until=plan.until.isoformat(),
+                sources=args.sources,
+                notify=plan.notify,
+                return_state=True,
+            )
         return _print_report(_flow_report(state))
     with Runtime.open(config) as rt, _progress("backfilling"):
         return _print_report(run_backfill(rt, plan, Steps(on_source=_print_source)))
@@ -240,10 +257,12 @@ def cmd_digest(args: argparse.Namespace) -> int:
     config = _config(args)
     if _prefect_api():
         from flows.digest import digest
+        from flows.lean import command_flow_run
 
-        state = digest(
-            config=args.config, channel=args.channel, due_only=args.due_only, return_state=True
-        )
+        with command_flow_run():
+            state = digest(
+                config=args.config, channel=args.channel, due_only=args.due_only, return_state=True
+            )
         return _print_report(_flow_report(state))
     from newswatch.pipeline import Runtime, run_digest
 
@@ -406,4 +425,4 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

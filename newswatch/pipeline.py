@@ -2,7 +2,7 @@
 
 Every run goes the same way: check the names it was given, begin the run, pass over each source
 (fan-out), deliver, finish the run. The CLI runs it in-process with the default `Steps`; the
-Prefect flows pass their own (a task per source, one delivery task) and publish the report, so
+Prefect flows pass their own (a task for the sources, one for delivery) and publish the report, so
 the command line and the flows cannot do different things.
 """
 
