@@ -16,6 +16,7 @@ BENCHMARKS = [  # (label, module, what it measures, arguments)
         "a whole `newswatch run` vs a plain script, first and idle; then at 5x the feeds",
         ["--scale", "5"],
     ),
+    ("big-feed", "big_feed", "one 100,000-item feed: baseline and idle run vs parsing it", []),
     ("prefect", "prefect_cost", "`newswatch run` as a Prefect flow run vs in-process, idle", []),
     ("dates", "dates", "published-date accuracy and time per page vs htmldate", []),
     ("similarity", "similarity_speed", "shingle, novelty and MinHash cost vs baselines", []),

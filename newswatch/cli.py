@@ -63,7 +63,7 @@ class _Version(argparse.Action):
     """`--version`, looking the version up only when asked (the lookup costs ~70 ms)."""
 
     def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kw: Any) -> None:
-        sys.stdout.write(f"newswatch {newswatch.__version__}\n")  # stdout, as argparse's own
+        print(f"newswatch {newswatch.__version__}")  # stdout, as argparse's own action does
         parser.exit()
 
 

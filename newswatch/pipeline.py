@@ -481,12 +481,7 @@ def _within_budget(job: SourceJob) -> bool:
 
 
 def _remember_unfetched(rt: Runtime, source: Source, items: list[Item]) -> None:
-    now = utcnow()
-    for item in items:
-        obs = Observation(source.name, item.url, "article", item.title, (), item.published)
-        rt.store.save_observation(
-            SavedObservation(obs, content_hash="", now=now, history=True, enqueue=False), copy_of
-        )
+    rt.store.remember_unfetched(source.name, items, utcnow())
 
 
 def _no_validators(_url: str) -> Validators | None:
@@ -511,7 +506,7 @@ def _work_list(
     if source.kind == "page":
         return [(source.url, None)], []
     report.items = len(items or [])
-    work: dict[str, Item | None] = {}
+    listed: dict[str, Item] = {}
     oldest = job.now - timedelta(seconds=source.settings.max_age)
     for item in items or []:
         if how.window:
@@ -520,8 +515,9 @@ def _work_list(
         elif item.published and item.published < oldest:
             report.skipped_old += 1
             continue
-        if item.url not in work and rt.store.article(item.url) is None:
-            work[item.url] = item
+        listed.setdefault(item.url, item)
+    stored = rt.store.known_urls(listed)
+    work: dict[str, Item | None] = {u: i for u, i in listed.items() if u not in stored}
     if not how.window:
         watch_since = job.now - timedelta(seconds=source.settings.watch_for)
         for known in rt.store.articles_to_recheck(source.name, watch_since):

@@ -44,6 +44,13 @@ _RFC822 = re.compile(
     r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?"
     r"(?:\s+(?:[+-]\d{4}|GMT|UTC?|Z))?$"
 )
+# The one RFC 822 shape most feeds write ("Fri, 04 Dec 2026 18:41:29 +0000"), read directly.
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
+_RFC822_USUAL = re.compile(
+    rf"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d\d?) ({'|'.join(_MONTH_NAMES)}) (\d{{4}}) "
+    r"(\d\d):(\d\d):(\d\d) (?:([+-])(\d\d)(\d\d)|GMT|UTC|UT|Z)"
+)
 _DOTTED_DAY_FIRST = re.compile(r"^\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}\b")
 _DIGITS_ONLY = re.compile(r"^\d{5,8}$")
 _ISO_DAY = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?!\d)")
@@ -119,6 +126,9 @@ def _us_daylight_saving(day: date) -> bool:
 
 
 def _parse_text(text: str, dayfirst: bool | None) -> datetime | None:
+    usual = _usual_rfc822(text)
+    if usual is not None:
+        return usual
     if _EPOCH.match(text):
         try:
             return datetime.fromtimestamp(float(text), tz=UTC)
@@ -142,6 +152,28 @@ def _parse_text(text: str, dayfirst: bool | None) -> datetime | None:
     if iso_day and (loose is None or loose.strftime("%Y-%m-%d") != iso_day.group()):
         return _iso_salvage(iso_day, "")  # whatever follows, the text opens with its day
     return loose
+
+
+def _usual_rfc822(text: str) -> datetime | None:
+    """Exactly what parsedate_to_datetime makes of the usual RFC 822 shape (naive for "-0000",
+    which says "zone unknown"), several times faster: a feed of 100,000 items has as many dates.
+    None for any other text, or a value out of range (the general path then decides)."""
+    found = _RFC822_USUAL.fullmatch(text)
+    if found is None:
+        return None
+    day, month, year, hour, minute, second, sign, zone_h, zone_m = found.groups()
+    zone: tzinfo | None = UTC  # GMT, UTC, UT, Z
+    try:
+        if sign is not None:
+            seconds = int(zone_h) * 3600 + int(zone_m) * 60
+            if sign == "-" and seconds == 0:
+                zone = None  # "-0000": the zone is unknown
+            else:
+                zone = timezone(timedelta(seconds=seconds if sign == "+" else -seconds))
+        clock = (int(hour), int(minute), int(second))
+        return datetime(int(year), _MONTHS[month], int(day), *clock, tzinfo=zone)
+    except ValueError:
+        return None
 
 
 def _iso_salvage(match: re.Match[str], rest: str) -> datetime | None:

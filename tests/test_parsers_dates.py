@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -83,3 +84,32 @@ def test_aware_datetime_kept_and_naive_taken_as_utc() -> None:
     aware = datetime(2020, 3, 8, 12, tzinfo=tz(9))
     assert parse_date(aware) is aware
     assert parse_date(datetime(2020, 3, 8, 12)) == datetime(2020, 3, 8, 12, tzinfo=UTC)
+
+
+# The usual RFC 822 shape is read by a shortcut: it must give what the general path gives.
+RFC822_USUAL = [
+    ("Fri, 04 Dec 2026 18:41:29 +0000", datetime(2026, 12, 4, 18, 41, 29, tzinfo=UTC)),
+    ("04 Dec 2026 18:41:29 +0000", datetime(2026, 12, 4, 18, 41, 29, tzinfo=UTC)),
+    ("Fri, 4 Dec 2026 18:41:29 GMT", datetime(2026, 12, 4, 18, 41, 29, tzinfo=UTC)),
+    ("Fri, 04 Dec 2026 18:41:29 UT", datetime(2026, 12, 4, 18, 41, 29, tzinfo=UTC)),
+    ("Fri, 04 Dec 2026 18:41:29 Z", datetime(2026, 12, 4, 18, 41, 29, tzinfo=UTC)),
+    ("Mon, 28 Feb 2022 17:48:02 +0530", datetime(2022, 2, 28, 17, 48, 2, tzinfo=tz(5.5))),
+    ("Mon, 28 Feb 2022 17:48:02 -0500", datetime(2022, 2, 28, 17, 48, 2, tzinfo=tz(-5))),
+    ("Mon, 28 Feb 2022 17:48:02 -0000", datetime(2022, 2, 28, 17, 48, 2, tzinfo=UTC)),  # unknown
+    ("Sun, 28 Feb 2022 17:48:02 +0000", datetime(2022, 2, 28, 17, 48, 2, tzinfo=UTC)),  # wrong day
+    ("Mon, 29 Feb 2022 17:48:02 +0000", None),  # no such day
+    ("Mon, 28 Feb 2022 24:00:00 +0000", None),  # no such hour
+    ("Mon, 28 Feb 2022 17:48:02 +2400", None),  # no such offset
+    ("Mon, 28 Feb 1989 17:48:02 +0000", None),  # too early to be news
+    ("mon, 28 feb 2022 17:48:02 +0000", datetime(2022, 2, 28, 17, 48, 2, tzinfo=UTC)),  # general
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), RFC822_USUAL)
+def test_usual_rfc822_as_the_email_parser_reads_it(text: str, expected: datetime | None) -> None:
+    got = parse_date(text)
+    assert got == expected
+    if expected is not None:
+        assert got is not None and got.utcoffset() == expected.utcoffset()
+        email = parsedate_to_datetime(text)
+        assert got == email.replace(tzinfo=email.tzinfo or UTC)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import os
 import random
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +17,9 @@ import pytest
 
 from newswatch.errors import ParseError
 from newswatch.models import FeedEntry
+from parsers import feeds
 from parsers.feeds import SUMMARY_LIMIT, parse_feed, read_feed
-from parsers.xmlsafe import parse_xml
+from parsers.xmlsafe import parse_xml, read_xml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 BROADCASTER = "https://www.broadcaster.example/feeds/rss/?index=/news/world/"
@@ -708,3 +711,81 @@ def test_parse_xml_errors_name_the_document(data: bytes, message: str) -> None:
 def test_parse_xml_declared_encoding() -> None:
     root = parse_xml('<?xml version="1.0" encoding="windows-1252"?><a>€</a>'.encode("cp1252"), "x")
     assert root.text == "€"
+
+
+# --- a well-formed feed is read entry by entry, never as a whole tree -----------------------
+
+# Fixtures read whole: damaged (recovered) or repairable (repaired, then parsed whole).
+READ_WHOLE = {
+    "damaged-cut-in-item.rss",
+    "damaged-truncated-gt.rss",
+    "hex-references.atom",
+    "undeclared-prefixes.rss",
+}
+LINKED = "<item><title>T{n}</title><link>https://e.org/{n}</link></item>"
+FIFTY = "".join(LINKED.format(n=n) for n in range(50))
+STREAM_CASES = [
+    *[
+        pytest.param((FIXTURES / f).read_bytes(), f not in READ_WHOLE, id=f)
+        for f in sorted(os.listdir(FIXTURES))
+        if not f.endswith(".json")
+    ],
+    pytest.param(f"<rss><channel>{FIFTY}</channel></rss>".encode(), True, id="many"),
+    pytest.param(
+        f"<rss><channel><title>x</title>{LINKED.format(n=1)}</channel>{LINKED.format(n=2)}"
+        f"<channel>{LINKED.format(n=3)}</channel></rss>".encode(),
+        True,
+        id="root-level-items-and-two-channels",
+    ),
+    pytest.param(
+        f"<rss><channel><item><link>https://e.org/1</link>{LINKED.format(n=2)}</item>"
+        f"<x>{LINKED.format(n=3)}</x></channel></rss>".encode(),
+        True,
+        id="items-inside-items-or-others-are-not-entries",
+    ),
+    pytest.param(
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        b'xmlns="http://purl.org/rss/1.0/"><channel><title>c</title></channel>'
+        + (LINKED.format(n=1) * 2).encode()
+        + b"</rdf:RDF>",
+        True,
+        id="rdf-duplicate",
+    ),
+    pytest.param(
+        b'<CHANNEL BASE="https://e.org/base/"><ITEM HREF="a.html"><TITLE>A</TITLE></ITEM>'
+        b"</CHANNEL>",
+        True,
+        id="cdf-base",
+    ),
+    pytest.param(
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://e.org/x/"><title>f</title>'
+        b'<entry><id>1</id><link href="one"/></entry><entry><id>2</id><link href="two"/></entry>'
+        b"</feed>",
+        True,
+        id="atom-xml-base",
+    ),
+    pytest.param(f"<rss><channel>{FIFTY}</channel>".encode(), False, id="cut-after-50"),
+    pytest.param(f"<rss><channel>{FIFTY} & </channel></rss>".encode(), False, id="bare-amp"),
+    pytest.param(b"<html><body><p>not a feed</p></body></html>", False, id="not-a-feed"),
+]
+
+
+@pytest.mark.parametrize(("data", "streams"), STREAM_CASES)
+def test_streamed_reading_gives_what_the_whole_tree_gives(data: bytes, streams: bool) -> None:
+    url = "https://e.org/feed"
+    streamed = feeds._streamed_feed(data, url)
+    if not streams:  # read whole instead, which repairs, recovers or says why it can't
+        assert streamed is None
+        return
+    assert streamed is not None and streamed != []
+    assert (streamed, ()) == feeds._xml_feed(read_xml(data, url), url)
+    assert read_feed(data, url).entries == tuple(streamed)
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(FIXTURES)))
+def test_without_summaries_only_the_summaries_are_left_out(name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+    full = read_feed(data, GAZETTE)
+    lean = read_feed(data, GAZETTE, summaries=False)
+    assert lean.entries == tuple(replace(e, summary="") for e in full.entries)
+    assert lean.problems == full.problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from parsers._common import http_url
 from parsers.text import clean_paragraphs, is_boilerplate, normalise_space, paragraph_key
 
 CONSENT_RTE = (
@@ -166,3 +167,30 @@ def test_paragraph_key_keeps_real_differences(a: str, b: str) -> None:
 
 def test_paragraph_key_form() -> None:
     assert paragraph_key("  Half a Million, fled! (UNHCR) ") == "half a million fled unhcr"
+
+
+# Links as feeds give them: the plain ones are returned as they are, without being taken apart;
+# every other one is resolved and checked (expected without and with drop_fragment).
+BASE = "https://base.example/d/p"
+HTTP_URL_CASES = [
+    ("https://e.org/a?b=1&c=2", "https://e.org/a?b=1&c=2", "https://e.org/a?b=1&c=2"),
+    ("http://127.0.0.1:8080/x", "http://127.0.0.1:8080/x", "http://127.0.0.1:8080/x"),
+    ("http://e.org:65535/x", "http://e.org:65535/x", "http://e.org:65535/x"),
+    ("http://e.org:65536/x", None, None),  # no such port
+    ("http://e.org:99999/x", None, None),
+    ("HTTP://e.org/x", "http://e.org/x", "http://e.org/x"),
+    ("http://e.org/a b", "http://e.org/a%20b", "http://e.org/a%20b"),
+    ("http://e.org/a#frag", "http://e.org/a#frag", "http://e.org/a"),
+    ("http://e.org", "http://e.org/", "http://e.org/"),
+    ("http://[::1]/x", "http://[::1]/x", "http://[::1]/x"),
+    ("http://x_y.org/a", "http://x_y.org/a", "http://x_y.org/a"),
+    ("  /rel\n", "https://base.example/rel", "https://base.example/rel"),
+    ("ftp://e.org/x", None, None),
+    ("http:///x", None, None),
+]
+
+
+@pytest.mark.parametrize(("href", "expected", "without_fragment"), HTTP_URL_CASES)
+def test_http_url(href: str, expected: str | None, without_fragment: str | None) -> None:
+    assert http_url(href, BASE) == expected
+    assert http_url(href, BASE, drop_fragment=True) == without_fragment

@@ -77,8 +77,12 @@ def test_links_beyond_the_baseline_cap_never_alert(
             assert first.sources[0].baseline and first.sources[0].fetched == 2
             fetched = {s.path for s in site.seen() if s.path.startswith("/a/")}
             assert fetched == {"/a/3", "/a/4"}  # the newest two
+            asked = len(site.seen())
             second = run_cycle(rt)  # the three left unfetched are known, not news
             assert second.developments == [] and hook.messages == []
+            assert second.sources[0].new_items == 0 and not second.sources[0].baseline
+            again = {s.path for s in site.seen()[asked:] if s.path.startswith("/a/")}
+            assert again <= {"/a/3", "/a/4"}  # only the fetched two, rechecked; never the rest
             site.route("/feed", Reply(body=feed(site.base, 6)))
             third = run_cycle(rt)  # one genuinely new item: one alert
             assert [d.url for d in third.developments] == [site.url("/a/5")]

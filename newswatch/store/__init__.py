@@ -12,7 +12,7 @@ candidates and records decisions; it never makes them.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from newswatch.models import (
     Development,
     FigureReading,
     History,
+    Item,
     Known,
     Lookups,
     RunKind,
@@ -35,7 +36,7 @@ from newswatch.shingles import article_shingles
 from newswatch.store.db import MIGRATIONS, Database, insert_ignore
 from newswatch.store.export import recent_developments
 from newswatch.store.health import Health
-from newswatch.store.observations import write_observation
+from newswatch.store.observations import write_observation, write_unfetched
 from newswatch.store.outbox import Outbox
 from newswatch.store.pacing import HostPacing
 from newswatch.store.schema import (
@@ -52,6 +53,7 @@ from newswatch.store.stories import figure_history, find_candidates, history, sh
 __all__ = ["MIGRATIONS", "Health", "HostPacing", "Outbox", "Store"]
 
 _IN_CHUNK = 500  # values in one IN (…) list: well under SQLite's and psycopg's limits
+_UNFETCHED_PER_TX = 5000  # a baseline's unfetched links written at once: ~0.1 s of write lock
 
 
 class Store:
@@ -178,6 +180,34 @@ class Store:
         with self.db.read() as conn:
             row = conn.execute(select(*_ARTICLE_COLS).where(articles.c.url == url)).first()
         return _stored_article(row) if row else None
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """Those of `urls` the store has an article or page for (one read, _IN_CHUNK at a time)."""
+        wanted = list(dict.fromkeys(urls))
+        found: set[str] = set()
+        with self.db.read() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                part = wanted[start : start + _IN_CHUNK]
+                found.update(
+                    conn.execute(select(articles.c.url).where(articles.c.url.in_(part))).scalars()
+                )
+        return found
+
+    def remember_unfetched(self, source: str, items: Iterable[Item], now: datetime) -> None:
+        """Record links a baseline listed but did not fetch, as history: known from now on, so
+        never news. The rows `save_observation` writes for each as a history observation
+        without text, a few statements per _IN_CHUNK links and a transaction per
+        _UNFETCHED_PER_TX (a URL listed twice counts once).
+        """
+        first: dict[str, Item] = {}
+        for item in items:
+            first.setdefault(item.url, item)
+        links = list(first.values())
+        for start in range(0, len(links), _UNFETCHED_PER_TX):
+            batch = links[start : start + _UNFETCHED_PER_TX]
+            with self.db.tx() as conn:
+                for part in range(0, len(batch), _IN_CHUNK):
+                    write_unfetched(conn, source, batch[part : part + _IN_CHUNK], now)
 
     def known(self, url: str) -> Known:
         """What detection needs to know about a URL: one read."""

@@ -1,14 +1,18 @@
-"""Recording one observation in one transaction: article, paragraphs, developments, stories."""
+"""Recording one observation in one transaction (article, paragraphs, developments, stories),
+and many links a baseline did not fetch at once."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
-from newswatch.models import Attachment, Development, SameStory, SavedObservation
-from newswatch.store.db import insert_ignore
+from newswatch.models import Attachment, Development, Item, SameStory, SavedObservation
+from newswatch.store.db import insert_ignore, insert_many
 from newswatch.store.schema import (
     article_versions,
     articles,
@@ -112,6 +116,66 @@ def _upsert_article(conn: Connection, obs: SavedObservation) -> int:
         values["last_changed"] = obs.now
     conn.execute(update(articles).where(articles.c.id == row.id).values(values))
     return int(row.id)
+
+
+def write_unfetched(conn: Connection, source: str, items: Sequence[Item], now: datetime) -> None:
+    """Record links a baseline listed but did not fetch, a few statements for all of them.
+
+    The rows are those `write_observation` writes for each as a history observation without
+    text: its article (updated instead when another cycle recorded the URL meanwhile) and one
+    empty version. Each URL must appear once in `items`.
+    """
+    urls = [item.url for item in items]
+    known = {
+        row.url: row.content_hash
+        for row in conn.execute(
+            select(articles.c.url, articles.c.content_hash).where(articles.c.url.in_(urls))
+        )
+    }
+    fresh = [(i.url, i.title, i.published) for i in items if i.url not in known]
+    first_seen = {"source": source, "kind": "article", "first_seen": now, "last_changed": now}
+    shared = {**first_seen, "history": 1, **_unfetched(now)}
+    insert_many(conn, articles, ("url", "title", "published"), fresh, shared)
+    _update_unfetched(conn, [item for item in items if item.url in known], known, now)
+    ids = dict(
+        conn.execute(select(articles.c.url, articles.c.id).where(articles.c.url.in_(urls))).all()
+    )
+    versions = [(ids[i.url], i.title) for i in items if i.url in ids]
+    shared = {"content_hash": "", "seen_at": now, "body": ""}
+    insert_many(conn, article_versions, ("article_id", "title"), versions, shared)
+
+
+def _unfetched(now: datetime) -> dict[str, Any]:
+    """The article values `_upsert_article` writes for a text-less observation of a link,
+    besides its title and published date."""
+    return {
+        "canonical_url": None,
+        "language": None,
+        "authors": "[]",
+        "updated": None,
+        "last_checked": now,
+        "content_hash": "",
+    }
+
+
+def _update_unfetched(
+    conn: Connection, items: Sequence[Item], known: dict[str, str | None], now: datetime
+) -> None:
+    """Articles recorded before: updated as `_upsert_article` would (last_changed when the
+    stored content hash was not the empty one)."""
+    changed: list[dict[str, Any]] = []
+    same: list[dict[str, Any]] = []
+    for item in items:
+        row = {"link": item.url, "title": item.title, "published": item.published}
+        row.update(_unfetched(now))
+        if known[item.url] != "":
+            changed.append({**row, "last_changed": now})
+        else:
+            same.append(row)
+    stmt = update(articles).where(articles.c.url == bindparam("link"))
+    for rows in (changed, same):  # executemany: every row must set the same columns
+        if rows:
+            conn.execute(stmt, rows)
 
 
 def _record_development(
