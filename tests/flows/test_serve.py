@@ -187,8 +187,10 @@ def test_serve_runs_at_once_and_a_sigint_mid_run_never_blocks_the_next_serve(
             left_behind = str(in_flight[0]["id"])
             print(f"serve start → first run in flight: {time.monotonic() - started:.1f} s")
         finally:
+            stopping = time.monotonic()
             first.send_signal(signal.SIGINT)
             first.wait(timeout=90)
+            print(f"SIGINT → serve exited: {time.monotonic() - stopping:.1f} s")
         while not lines.empty():
             seen.append(lines.get())
         assert first.returncode == 0, "".join(seen)
