@@ -189,7 +189,16 @@ def test_serve_runs_at_once_and_a_sigint_mid_run_never_blocks_the_next_serve(
         finally:
             stopping = time.monotonic()
             first.send_signal(signal.SIGINT)
-            first.wait(timeout=90)
+            try:
+                first.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                first.kill()  # a wedged serve: show what it printed before it stopped answering
+                first.wait(timeout=30)
+                while not lines.empty():
+                    seen.append(lines.get())
+                raise AssertionError(
+                    "serve did not exit within 90 s of SIGINT; it printed:\n" + "".join(seen)
+                ) from None
             print(f"SIGINT → serve exited: {time.monotonic() - stopping:.1f} s")
         while not lines.empty():
             seen.append(lines.get())
