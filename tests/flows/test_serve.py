@@ -137,7 +137,15 @@ def _serve(cfg: Path, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
+
+
+def _as_from_a_terminal() -> None:
+    """Ctrl-C reaches serve as it does from a terminal. A test run started in the background of
+    a non-interactive shell (as CI may be) inherits SIGINT ignored, and an ignored signal stays
+    ignored across exec, so Python would never turn it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _until(what: str, check: object, timeout: float) -> object:
