@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from newswatch.errors import ParseError
 from newswatch.models import Article, Known, LivePage, Observation, Topic
+from newswatch.processes import pid_alive
 
 if TYPE_CHECKING:
     from newswatch.detect import Plan, Rules
@@ -197,19 +198,9 @@ def _watch(owner: int) -> None:
     if fd >= 0:
         select.select([fd], [], [])
     else:
-        while _alive(owner):
+        while pid_alive(owner):
             time.sleep(1.0)
     os._exit(0)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def parsing_for_this_machine(topics: Sequence[Topic] = ()) -> InProcess:

@@ -12,6 +12,8 @@ import os
 import socket
 from functools import lru_cache
 
+from newswatch.processes import pid_alive
+
 
 def _start_ticks(pid: int) -> str | None:
     """The process's start time from /proc (Linux); None where there is no /proc or no pid."""
@@ -43,17 +45,7 @@ def holder_gone(holder: str) -> bool:
     pid, start = int(parts[1]), parts[2]
     if pid == os.getpid():
         return False
-    if not _alive(pid):
+    if not pid_alive(pid):
         return True
     now = _start_ticks(pid)
     return bool(start and now and now != start)  # the pid now belongs to another process
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
