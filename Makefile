@@ -13,6 +13,8 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --all-extras -q
+	@# our own modules' bytecode, as an installed wheel has it (uv compiles only the libraries)
+	$(VENV)/bin/python -m compileall -q newswatch parsers flows
 	@touch $@
 
 .tools/bin/uv:

@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.bytecode import compile_project
 from benchmarks.cycle_cost import REPO, newswatch_config
 from benchmarks.cycle_site import SiteProcess
 from flows.serve import LocalServer, start_local_server
@@ -137,6 +138,8 @@ def measure(
     folder: Path,
     args: argparse.Namespace,
 ) -> dict[str, list[Sample]]:
+    if args.baseline is not None:
+        compile_project(args.baseline)
     ways = modes(server.api_url, folder / "client-home", args.baseline)
     samples: dict[str, list[Sample]] = {}
     for n in range(args.first):
@@ -199,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         help="another checkout (e.g. `git archive main | tar -x -C DIR`) timed alongside",
     )
     args = parser.parse_args(argv)
+    compile_project()
     with (
         tempfile.TemporaryDirectory(prefix="nw-prefect-cost-") as scratch,
         SiteProcess(args.feeds, args.articles) as site,

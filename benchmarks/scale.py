@@ -47,6 +47,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import create_engine, func, select, text
 
+from benchmarks.bytecode import compile_project
 from newswatch.store import Store
 from newswatch.store.schema import articles, runs
 from tests import pgserver
@@ -226,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.0, help="per_host_delay, seconds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    compile_project()
     sizes = args.feeds or ([50, 250, 1000] if args.full else [50, 250])
     if not pgserver.available():
         print("PostgreSQL server binaries are not installed: skipped")
