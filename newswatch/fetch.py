@@ -10,16 +10,17 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Protocol
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
-import requests
 import urllib3
+from urllib3.response import BaseHTTPResponse
+from urllib3.util import make_headers, parse_url
 
 from newswatch.errors import (
     BlockedFetchError,
@@ -31,7 +32,7 @@ from newswatch.errors import (
     TransientFetchError,
 )
 from newswatch.models import FetchResult, FetchSettings, Validators
-from newswatch.netguard import Attempt, GuardedSession, Target, admit
+from newswatch.netguard import Attempt, GuardedPoolManager, Target, admit
 from newswatch.redact import redact
 from newswatch.robots import FAILURE_TTL, ROBOTS_MAX_BYTES, RobotsCache, RobotsRules
 
@@ -45,28 +46,34 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 
 # --- exception translation -----------------------------------------------------------------
 
-_TRANSLATIONS: tuple[tuple[type[BaseException], type[FetchError], str], ...] = (
-    (requests.exceptions.SSLError, PermanentFetchError, "TLS failure"),
-    (requests.exceptions.ConnectTimeout, TransientFetchError, "connect timeout"),
-    (requests.exceptions.Timeout, TransientFetchError, "read timeout"),
-    (requests.exceptions.ContentDecodingError, PermanentFetchError, "undecodable body encoding"),
-    (requests.exceptions.ChunkedEncodingError, TransientFetchError, "body cut off"),
-    (requests.exceptions.ConnectionError, TransientFetchError, "connection failed"),
-    (requests.exceptions.InvalidHeader, PermanentFetchError, "invalid request header"),
-    (requests.exceptions.RequestException, PermanentFetchError, "invalid request"),
-    (urllib3.exceptions.DecodeError, PermanentFetchError, "undecodable body encoding"),
-    (urllib3.exceptions.TimeoutError, TransientFetchError, "timeout"),
-    (urllib3.exceptions.HTTPError, TransientFetchError, "transport error"),
+_Translations = tuple[tuple[type[BaseException], type[FetchError], str], ...]
+_ERRORS = urllib3.exceptions
+_TRANSLATIONS: _Translations = (  # first match wins: subclasses before their bases
+    (_ERRORS.SSLError, PermanentFetchError, "TLS failure"),
+    (_ERRORS.NewConnectionError, TransientFetchError, "connection failed"),
+    (_ERRORS.ConnectTimeoutError, TransientFetchError, "connect timeout"),
+    (_ERRORS.ReadTimeoutError, TransientFetchError, "read timeout"),
+    (_ERRORS.DecodeError, PermanentFetchError, "undecodable body encoding"),
+    (_ERRORS.ProtocolError, TransientFetchError, "connection failed"),
+    (_ERRORS.LocationValueError, PermanentFetchError, "invalid URL"),
+    (_ERRORS.TimeoutError, TransientFetchError, "timeout"),
+    (_ERRORS.HTTPError, TransientFetchError, "transport error"),
     (http.client.HTTPException, PermanentFetchError, "malformed HTTP response"),
     (TimeoutError, TransientFetchError, "timeout"),
     (OSError, TransientFetchError, "network error"),
     (ValueError, PermanentFetchError, "invalid URL or response"),
 )
+# While the body is read, a broken connection or a short body means the body was cut off.
+_BODY_TRANSLATIONS: _Translations = (
+    (_ERRORS.ProtocolError, TransientFetchError, "body cut off"),
+    (http.client.IncompleteRead, TransientFetchError, "body cut off"),
+    *_TRANSLATIONS,
+)
 _TRANSLATABLE = tuple(t for t, _, _ in _TRANSLATIONS)
 
 
 @contextmanager
-def _translated(attempt: Attempt) -> Iterator[None]:
+def _translated(attempt: Attempt, table: _Translations = _TRANSLATIONS) -> Iterator[None]:
     """Map every library exception to the FetchError tree; messages carry no library text."""
     try:
         yield
@@ -75,7 +82,7 @@ def _translated(attempt: Attempt) -> Iterator[None]:
     except _TRANSLATABLE as exc:
         if attempt.expired:
             raise DeadlineExceeded("overall deadline exceeded", url=attempt.url) from exc
-        kind, label = next((k, lbl) for t, k, lbl in _TRANSLATIONS if isinstance(exc, t))
+        kind, label = next((k, lbl) for t, k, lbl in table if isinstance(exc, t))
         raise kind(f"{label} ({type(exc).__name__})", url=attempt.url) from exc
 
 
@@ -92,34 +99,47 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _read_capped(response: requests.Response, cap: int, shown: str) -> bytes:
+def _read_capped(response: BaseHTTPResponse, cap: int, shown: str) -> bytes:
     declared = (response.headers.get("Content-Length") or "").strip()
     if _DIGITS.fullmatch(declared) and int(declared) > cap:
         raise PermanentFetchError(
             f"Content-Length {declared} exceeds max_bytes {cap}",
             url=shown,
-            status=response.status_code,
+            status=response.status,
         )
     # A BytesIO hands over its buffer as the bytes (no copy): a 50 MB feed costs 50 MB, not 100.
     body = io.BytesIO()
     # urllib3 decompresses at most _CHUNK bytes per step, so a gzip bomb stops at the cap.
-    for chunk in response.iter_content(_CHUNK):
+    for chunk in response.stream(_CHUNK, decode_content=True):
         body.write(chunk)
         if body.tell() > cap:
             raise PermanentFetchError(
-                f"body exceeds max_bytes {cap} once decoded", url=shown, status=response.status_code
+                f"body exceeds max_bytes {cap} once decoded", url=shown, status=response.status
             )
     return body.getvalue()
 
 
-def _drain(response: requests.Response) -> None:
+def _drain(response: BaseHTTPResponse) -> bool:
     """Finish a reply that has no body by definition (204, 304), so its connection goes back to
-    the pool instead of being closed. Any other unused body (a redirect's note, an error page)
-    is dropped with its connection: reading it could be slow on purpose."""
-    if response.status_code in (204, 304):
-        with suppress(requests.RequestException, urllib3.exceptions.HTTPError, OSError):
-            for _ in response.iter_content(_CHUNK):
-                pass
+    the pool instead of being closed; True if it may. Any other unused body (a redirect's note,
+    an error page) is dropped with its connection: reading it could be slow on purpose."""
+    if response.status not in (204, 304):
+        return False
+    try:
+        for _ in response.stream(_CHUNK, decode_content=False):
+            pass
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError):
+        return False
+    return True
+
+
+def _basic_auth(url: str) -> dict[str, str]:
+    """The Authorization header for credentials in the URL (user:password@host), else none."""
+    auth = parse_url(url).auth
+    if not auth:
+        return {}
+    user, _, password = auth.partition(":")
+    return make_headers(basic_auth=f"{unquote(user)}:{unquote(password)}")
 
 
 # --- per-host state ------------------------------------------------------------------------
@@ -206,14 +226,14 @@ class Fetcher:
         max_retry_wait: float = 60.0,
         robots_ttl: float = 3600.0,
         pacing: SharedPacing | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self._user_agent = user_agent
         self._max_retries = max(0, max_retries)
         self._backoff_base = max(0.0, backoff_base)
         self._max_retry_wait = max(0.0, max_retry_wait)
         self._robots = RobotsCache(robots_ttl)
-        self._session = GuardedSession()
-        self._session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"})
+        self._pools = GuardedPoolManager(ca_file)
         self._lock = threading.Lock()  # guards the dicts below; never held while waiting
         self._hosts: dict[str, _Host] = {}
         self._pacing = pacing  # None: pacing holds within this process only
@@ -230,7 +250,7 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        self._session.close()
+        self._pools.clear()
 
     def fetch(
         self,
@@ -272,9 +292,12 @@ class Fetcher:
         deadline: float | None = None,
     ) -> FetchResult:
         sent = validators or Validators()
-        headers = {"User-Agent": settings.user_agent or self._user_agent}
+        headers = {
+            "User-Agent": settings.user_agent or self._user_agent,
+            "Accept-Encoding": "gzip, deflate",
+        }
         extra = {
-            "Accept": accept,
+            "Accept": accept or "*/*",
             "If-None-Match": sent.etag,
             "If-Modified-Since": sent.last_modified,
         }
@@ -453,21 +476,34 @@ class Fetcher:
     def _exchange_once(
         self, target: Target, job: _Job, attempt: Attempt, timeout: tuple[float, float], cut: float
     ) -> _Reply:
-        settings, headers = job.settings, job.headers
-        with attempt.running(cut), _translated(attempt):
-            response = self._session.get(
-                target.url, headers=headers, timeout=timeout, stream=True, allow_redirects=False
-            )
-            with response:
-                status = response.status_code
+        settings, headers = job.settings, {**job.headers, **_basic_auth(target.url)}
+        with attempt.running(cut):
+            with _translated(attempt):
+                response = self._pools.urlopen(
+                    "GET",
+                    target.url,
+                    headers=headers,
+                    timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+                    retries=False,
+                    redirect=False,
+                    preload_content=False,
+                    decode_content=False,
+                )
+            reusable = False
+            try:
+                status = response.status
                 ok = 200 <= status < 300
-                body = _read_capped(response, settings.max_bytes, attempt.url) if ok else b""
-                if not ok:
-                    _drain(response)
+                with _translated(attempt, _BODY_TRANSLATIONS):
+                    body = _read_capped(response, settings.max_bytes, attempt.url) if ok else b""
+                reusable = ok or _drain(response)
                 asks_wait = status == 429 or status >= 500
                 retry_after = (
                     _retry_after(response.headers.get("Retry-After")) if asks_wait else None
                 )
+            finally:
+                if not reusable:
+                    response.close()  # its connection is dropped, not put back in the pool
+                response.release_conn()
             if attempt.expired:  # a close-delimited body cut by the deadline looks complete
                 raise DeadlineExceeded("overall deadline exceeded", url=attempt.url)
             return _Reply(status, response.headers, body, retry_after)

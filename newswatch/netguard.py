@@ -9,14 +9,15 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
+from requests.models import PreparedRequest
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import parse_url
@@ -80,8 +81,11 @@ class Target:
 
 
 def _wire(url: str) -> str:
-    """The URL exactly as requests will send it, so checks and connection see the same host."""
-    return requests.Request("GET", url).prepare().url or ""
+    """The URL as it goes on the wire (IDNA host, percent-encoded path), so the checks and the
+    connection see the same host. Normalised as requests does (its URL preparation only)."""
+    prepared = PreparedRequest()
+    prepared.prepare_url(url, None)
+    return prepared.url or ""
 
 
 def _host_port(wire_url: str) -> tuple[str, int | None]:
@@ -276,25 +280,21 @@ class _GuardedTLSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedTLSConnection
 
 
-class GuardedAdapter(HTTPAdapter):
-    """A requests adapter whose connections check their peer against the running Attempt."""
+class GuardedPoolManager(urllib3.PoolManager):
+    """urllib3 connection pools whose connections check their peer against the running Attempt.
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedPool, "https": _GuardedTLSPool}
+    Used directly, not through a requests Session: a conditional GET answered 304 costs a third
+    of the CPU that way (0.29 vs 0.87 ms measured here), which is most of an idle cycle. It reads
+    no proxy or .netrc settings (the peer check needs a direct connection), keeps no cookies
+    between requests, and never follows a redirect itself (Fetcher does, checking every hop).
+    TLS is verified against requests' CA bundle (certifi) unless ``ca_file`` names another.
+    """
 
-
-class GuardedSession(requests.Session):
-    """A session that connects only through GuardedAdapter and leaves redirects to its caller."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        # No proxies or .netrc from the environment: the peer check needs a direct connection.
-        self.trust_env = False
-        adapter = GuardedAdapter(max_retries=0)
-        self.mount("http://", adapter)
-        self.mount("https://", adapter)
-
-    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Generator[Any, None, None]:
-        """Nothing: even with allow_redirects=False, requests would read a redirect's whole body."""
-        yield from ()
+    def __init__(self, ca_file: str | None = None) -> None:
+        super().__init__(
+            num_pools=32,
+            maxsize=10,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=ca_file or DEFAULT_CA_BUNDLE_PATH,
+        )
+        self.pool_classes_by_scheme = {"http": _GuardedPool, "https": _GuardedTLSPool}

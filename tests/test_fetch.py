@@ -540,14 +540,34 @@ def tls_server(certificate: Path) -> Iterator[LocalHTTPServer]:
 
 @pytest.fixture
 def tls_fetcher(certificate: Path) -> Iterator[Fetcher]:
-    with Fetcher(user_agent=UA, max_retries=0) as f:
-        f._session.verify = str(certificate)  # trust the test certificate only
-        yield f
+    with Fetcher(user_agent=UA, max_retries=0, ca_file=str(certificate)) as f:
+        yield f  # trusts the test certificate only
 
 
 def test_https_fetch_works(tls_server, tls_fetcher) -> None:
     tls_server.route("/a", Reply(200, b"secure"))
     assert tls_fetcher.fetch(tls_server.url("/a"), FAST).content == b"secure"
+
+
+@pytest.mark.timeout(20)  # without the deadline cut this read would take 100 s
+def test_https_with_a_certificate_nobody_vouches_for_fails_as_tls(tls_server) -> None:
+    tls_server.route("/a", Reply(200, b"secure"))
+    with (
+        Fetcher(user_agent=UA, max_retries=0) as default_trust,
+        pytest.raises(PermanentFetchError, match="TLS failure"),
+    ):
+        default_trust.fetch(tls_server.url("/a"), FAST)
+
+
+def test_default_request_headers_and_no_cookies_kept(server, fetcher) -> None:
+    server.route("/a", Reply(200, b"x", headers=[("Set-Cookie", "tracker=1; Path=/")]))
+    server.route("/b", Reply(200, b"y"))
+    fetcher.fetch(server.url("/a"), FAST)
+    fetcher.fetch(server.url("/b"), FAST)
+    seen = server.seen("/b")[0]
+    assert (seen.header("Accept"), seen.header("Accept-Encoding")) == ("*/*", "gzip, deflate")
+    assert seen.header("User-Agent") == UA
+    assert seen.header("Cookie") is None  # each request stands alone
 
 
 @pytest.mark.timeout(20)  # without the deadline cut this read would take 100 s
