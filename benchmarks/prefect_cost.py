@@ -118,6 +118,18 @@ def run_once(config: Path, mode: Mode, server: LocalServer) -> Sample:
     return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, served)
 
 
+def import_floor(mode: Mode) -> Sample:
+    """A process that only imports Prefect: what any flow run of a fresh process pays first, so
+    the least a flow run can cost over in-process, whatever newswatch does."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", "import prefect"], env=mode.env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit("python -c 'import prefect' failed")
+    wall = time.perf_counter() - started
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, 0.0)
+
+
 def modes(api_url: str, home: Path, baseline: Path | None) -> list[Mode]:
     """In-process and flow run, for this checkout and (--baseline) another one, alternating."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -158,6 +170,7 @@ def measure(
     for _ in range(args.repeat):
         for mode in ways:
             samples.setdefault(f"idle, {mode.name}", []).append(run_once(config, mode, server))
+        samples.setdefault("import prefect alone", []).append(import_floor(ways[0]))
     return samples
 
 
@@ -188,6 +201,11 @@ def report(samples: dict[str, list[Sample]]) -> None:
                 f"({flow / plain:.2f}x); per round, median {paired:+.2f} s wall, "
                 f"{cpu:+.2f} s CPU"
             )
+    if "import prefect alone" in med:
+        print(
+            f"of which `import prefect` alone, in a process of its own: "
+            f"{med['import prefect alone']:.2f} s (the floor of any flow run's extra cost)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
