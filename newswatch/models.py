@@ -378,6 +378,9 @@ class SavedObservation:
     run_id: int | None = None
     origin: Origin = "monitor"
     enqueue: bool = True
+    # The HTTP validators of the response this came from, (requested URL, validators): kept in
+    # the same transaction, so a re-check is answered 304 only about what was stored.
+    validators: tuple[str, Validators] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -558,8 +558,10 @@ def _process_item(rt: Runtime, job: SourceJob, url: str, listed: Item | None) ->
     # A listed item was new when the work list was made: detection's first step needs nothing
     # from the store, so it runs beside the parser (and is redone if the URL became known).
     plan = rt.parsing.analyse(obs, rt.rules) if listed is not None else None
-    job.report.add_developments(record_observation(rt, obs, job.how, job.baseline, plan))
-    _keep_validators(rt, job, [url])  # only now: the observation is stored
+    # The response's validators are stored with the observation, in its transaction.
+    v = None if job.how.dry_run else job.get.pending.pop(url, None)
+    kept = (url, v) if v is not None else None
+    job.report.add_developments(record_observation(rt, obs, job.how, job.baseline, plan, kept))
     return True
 
 
@@ -572,18 +574,25 @@ def record_observation(
     how: Pass = Pass(),
     baseline: bool = False,
     new_plan: Plan | None = None,
+    validators: tuple[str, Validators] | None = None,
 ) -> list[Development]:
     """Detect on one observation and store it; returns the developments that will alert.
 
-    Serialised within the process: two outlets' copies of one story fetched in parallel must
-    see each other, so the second is attached to the first instead of alerting again.
+    `validators` (requested URL, validators of the response) are stored with it. Serialised
+    within the process: two outlets' copies of one story fetched in parallel must see each
+    other, so the second is attached to the first instead of alerting again.
     """
     with rt.lock:
-        return _record_locked(rt, obs, how, baseline, new_plan)
+        return _record_locked(rt, obs, how, baseline, new_plan, validators)
 
 
 def _record_locked(
-    rt: Runtime, obs: Observation, how: Pass, baseline: bool, new_plan: Plan | None
+    rt: Runtime,
+    obs: Observation,
+    how: Pass,
+    baseline: bool,
+    new_plan: Plan | None,
+    validators: tuple[str, Validators] | None,
 ) -> list[Development]:
     """`new_plan`: `analyse` already run for `obs` as on a URL never seen, used if still so."""
     from newswatch.detect import analyse, decide
@@ -591,8 +600,12 @@ def _record_locked(
     now = utcnow()
     known = rt.store.known(obs.url)
     if unchanged(obs, known):
-        if not how.dry_run and known.article_id is not None:
-            rt.store.touch_article(known.article_id, now)
+        if how.dry_run:
+            return []
+        if known.article_id is not None:
+            rt.store.touch_article(known.article_id, now, validators)
+        elif validators is not None:
+            rt.store.save_validators(*validators, now)
         return []
     fresh = new_plan is not None and new_plan.obs == obs and not known.exists
     plan = new_plan if fresh and new_plan is not None else analyse(obs, known, rt.rules)
@@ -624,6 +637,7 @@ def _record_locked(
         run_id=how.run_id,
         origin=how.origin,
         enqueue=how.enqueue,
+        validators=validators,
     )
     rt.store.save_observation(saved, copy_of)
     return devs

@@ -36,7 +36,7 @@ from newswatch.shingles import article_shingles
 from newswatch.store.db import MIGRATIONS, Database, insert_ignore
 from newswatch.store.export import recent_developments
 from newswatch.store.health import Health
-from newswatch.store.observations import write_observation, write_unfetched
+from newswatch.store.observations import write_observation, write_unfetched, write_validators
 from newswatch.store.outbox import Outbox
 from newswatch.store.pacing import HostPacing
 from newswatch.store.schema import (
@@ -168,11 +168,7 @@ class Store:
         if not (v.etag or v.last_modified):
             return
         with self.db.tx() as conn:
-            values = {"etag": v.etag, "last_modified": v.last_modified, "updated_at": now}
-            if not insert_ignore(conn, http_validators, {"url": url, **values}):
-                conn.execute(
-                    update(http_validators).where(http_validators.c.url == url).values(values)
-                )
+            write_validators(conn, url, v, now)
 
     # --- articles --------------------------------------------------------------------------
 
@@ -244,11 +240,17 @@ class Store:
             ).all()
         return [_stored_article(r) for r in rows]
 
-    def touch_article(self, article_id: int, now: datetime) -> None:
+    def touch_article(
+        self, article_id: int, now: datetime, validators: tuple[str, Validators] | None = None
+    ) -> None:
+        """Note an unchanged article as checked now, with the validators of the response that
+        said so (if any), in one transaction."""
         with self.db.tx() as conn:
             conn.execute(
                 update(articles).where(articles.c.id == article_id).values(last_checked=now)
             )
+            if validators is not None:
+                write_validators(conn, *validators, now)
 
     def save_observation(self, obs: SavedObservation, same_story: SameStory) -> list[int]:
         """Record one fetched article or page and what was detected on it, atomically.

@@ -11,13 +11,21 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from newswatch.models import Attachment, Development, Item, SameStory, SavedObservation
+from newswatch.models import (
+    Attachment,
+    Development,
+    Item,
+    SameStory,
+    SavedObservation,
+    Validators,
+)
 from newswatch.store.db import insert_ignore, insert_many
 from newswatch.store.schema import (
     article_versions,
     articles,
     developments,
     figures,
+    http_validators,
     outbox,
     paragraphs,
     stories,
@@ -75,7 +83,18 @@ def write_observation(conn: Connection, obs: SavedObservation, same_story: SameS
             figures.insert(),
             [{**asdict(f), "seen_at": obs.now} for f in obs.figures],
         )
+    if obs.validators is not None:
+        write_validators(conn, *obs.validators, obs.now)
     return list(recorded.values())
+
+
+def write_validators(conn: Connection, url: str, v: Validators, now: datetime) -> None:
+    """Keep the ETag and Last-Modified of `url` for its next conditional request."""
+    if not (v.etag or v.last_modified):
+        return
+    values = {"etag": v.etag, "last_modified": v.last_modified, "updated_at": now}
+    if not insert_ignore(conn, http_validators, {"url": url, **values}):
+        conn.execute(update(http_validators).where(http_validators.c.url == url).values(values))
 
 
 def _upsert_article(conn: Connection, obs: SavedObservation) -> int:
