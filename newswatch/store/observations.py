@@ -55,18 +55,21 @@ def write_observation(conn: Connection, obs: SavedObservation, same_story: SameS
             "body": "\n".join(obs.observation.paragraphs),
         },
     )
-    insert_ignore(
+    # Rows whose count nobody needs go through insert_many (the driver's executemany): an
+    # article has dozens of paragraphs and its stories dozens of band keys.
+    insert_many(
         conn,
         paragraphs,
-        [
-            {"article_id": article_id, "key": k, "first_seen": obs.now, "text": t}
-            for k, t in obs.new_paragraphs
-        ],
+        ("key", "text"),
+        list(obs.new_paragraphs),
+        {"article_id": article_id, "first_seen": obs.now},
     )
-    insert_ignore(
+    insert_many(
         conn,
         topic_matches,
-        [{"article_id": article_id, "topic": t, "first_matched": obs.now} for t in obs.topics],
+        ("topic",),
+        [(t,) for t in obs.topics],
+        {"article_id": article_id, "first_matched": obs.now},
     )
     late = late_duplicates(conn, obs.stories, same_story)
     recorded = {}
@@ -265,19 +268,9 @@ def _save_stories(conn: Connection, obs: SavedObservation, recorded: dict[str, i
                 size=story.size or None,
             )
         ).inserted_primary_key[0]
-        insert_ignore(
-            conn,
-            story_bands,
-            [
-                {"topic": story.topic, "band": b, "key": k, "story_id": story_id}
-                for b, k in story.bands
-            ],
-        )
-        insert_ignore(
-            conn,
-            story_paragraphs,
-            [{"topic": story.topic, "key": k, "story_id": story_id} for k in set(story.keys)],
-        )
+        shared = {"topic": story.topic, "story_id": story_id}
+        insert_many(conn, story_bands, ("band", "key"), list(story.bands), shared)
+        insert_many(conn, story_paragraphs, ("key",), [(k,) for k in set(story.keys)], shared)
         insert_ignore(
             conn,
             story_sources,
