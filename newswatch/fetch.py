@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 DEADLINE_FACTOR = 3.0  # one attempt, body included, may take this many times settings.timeout
 _CHUNK = 64 * 1024
+_ACCEPT_ENCODING = "gzip, deflate"  # what urllib3 decodes without optional packages
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
@@ -294,7 +295,7 @@ class Fetcher:
         sent = validators or Validators()
         headers = {
             "User-Agent": settings.user_agent or self._user_agent,
-            "Accept-Encoding": "gzip, deflate",
+            "Accept-Encoding": _ACCEPT_ENCODING,
         }
         extra = {
             "Accept": accept or "*/*",
@@ -523,7 +524,11 @@ class Fetcher:
         """Download robots.txt for the page's origin; its status decides when there is no text."""
         url = urljoin(page_url, "/robots.txt")
         capped = replace(job.settings, max_bytes=min(job.settings.max_bytes, ROBOTS_MAX_BYTES))
-        headers = {"User-Agent": job.headers["User-Agent"], "Accept": "text/plain, */*;q=0.1"}
+        headers = {
+            "User-Agent": job.headers["User-Agent"],
+            "Accept": "text/plain, */*;q=0.1",
+            "Accept-Encoding": _ACCEPT_ENCODING,
+        }
         # The URL keeps the credentials the page itself was admitted with, and no others.
         robots_job = _Job(
             capped, headers, job.origin, True, robots=False, retries=0, deadline=job.deadline

@@ -568,6 +568,8 @@ def test_default_request_headers_and_no_cookies_kept(server, fetcher) -> None:
     assert (seen.header("Accept"), seen.header("Accept-Encoding")) == ("*/*", "gzip, deflate")
     assert seen.header("User-Agent") == UA
     assert seen.header("Cookie") is None  # each request stands alone
+    robots = server.seen("/robots.txt")[0]
+    assert robots.header("Accept-Encoding") == "gzip, deflate"
 
 
 @pytest.mark.timeout(20)  # without the deadline cut this read would take 100 s
