@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,15 +22,7 @@ from newswatch.config import load_config
 from newswatch.errors import NewswatchError, StoreError
 from newswatch.export import flat_record
 from newswatch.models import ChannelResult, Source
-from newswatch.pipeline import (
-    SOURCE_WORKERS,
-    OnSource,
-    Pass,
-    Runtime,
-    Send,
-    Steps,
-    process_source,
-)
+from newswatch.pipeline import OnSource, Pass, Runtime, Send, Steps, fan_out_in_threads
 from newswatch.report import PARTIAL, RunReport, SourceReport
 
 DELIVERY_RETRY_DELAYS: list[float] = [10.0, 30.0]  # a store hiccup passes in seconds
@@ -75,25 +65,17 @@ def runtime(key: str) -> Runtime:
 # that still fails is a value in the report, retried by the next cycle.
 @task(name="sources", task_run_name="sources", cache_policy=NO_CACHE, persist_result=False)
 def sources_task(rt_key: str, source_names: list[str], how: Pass) -> list[SourceReport]:
-    """Each source's pass (fetch, parse, detect, record) in threads of this task, as in-process."""
+    """Each source's pass (fetch, parse, detect, record) in threads of this task, as in-process,
+    each outcome a line of the task's logs."""
     rt = runtime(rt_key)
     logger = get_run_logger()
 
-    def one(source: Source) -> SourceReport:
-        started = time.perf_counter()
-        try:
-            report = process_source(rt, source, how)
-        except Exception as exc:  # one source's bug must not cost the others their pass
-            logger.exception("source %s crashed", source.name)
-            report = _as_report(source, exc)
+    def log_source(report: SourceReport) -> None:
         level = logging.INFO if report.ok else logging.WARNING
-        logger.log(level, "%s (%.1f s)", report.line(), time.perf_counter() - started)
-        return report
+        logger.log(level, "%s (%.1f s)", report.line(), report.seconds)
 
     sources = [rt.config.source(name) for name in source_names]
-    workers = SOURCE_WORKERS if how.parallel else 1
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
-        return list(pool.map(one, sources))
+    return fan_out_in_threads(rt, sources, how, log_source)
 
 
 def retry_on_store_error(_task: Any, _task_run: Any, state: Any) -> bool:

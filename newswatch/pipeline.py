@@ -393,18 +393,24 @@ class SourceJob:
 
 
 def process_source(rt: Runtime, source: Source, how: Pass) -> SourceReport:
-    """Fetch a source and its items, detect, record; any failure becomes part of the report."""
+    """Fetch a source and its items, detect, record; any failure becomes part of the report,
+    a bug in newswatch included: one source's crash never costs the others their pass."""
+    started = time.monotonic()
     try:
-        return _process_source(rt, source, how)
+        report = _process_source(rt, source, how)
     except StoreError as exc:  # the store's failure, not the source's: the run will fail
         report = SourceReport(source.name, source.kind)
         report.store_failure(exc)
         log.error("source %s: %s", source.name, exc)
-        return report
     except NewswatchError as exc:
         report = SourceReport(source.name, source.kind)
         report.fail(exc)
-        return report
+    except Exception as exc:
+        log.exception("source %s crashed", source.name)
+        report = SourceReport(source.name, source.kind)
+        report.fail(exc)
+    report.seconds = time.monotonic() - started
+    return report
 
 
 def _process_source(rt: Runtime, source: Source, how: Pass) -> SourceReport:
@@ -607,8 +613,10 @@ def _record_locked(
         elif validators is not None:
             rt.store.save_validators(*validators, now)
         return []
-    fresh = new_plan is not None and new_plan.obs == obs and not known.exists
-    plan = new_plan if fresh and new_plan is not None else analyse(obs, known, rt.rules)
+    if new_plan is not None and new_plan.obs == obs and not known.exists:
+        plan = new_plan
+    else:
+        plan = analyse(obs, known, rt.rules)
     det = decide(plan, rt.store.history(plan.lookups), now)
     max_age = rt.config.source(obs.source).settings.max_age
     # A watched page is never history: a live page started days ago still gains news.

@@ -40,6 +40,7 @@ class SourceReport:
     new_items: int = 0  # listed items (or page versions) never seen before, fetched this cycle
     left: int = 0  # items the budget left for the next cycle
     budget_spent: bool = False
+    seconds: float = 0.0  # how long the source's pass took
 
     def fail(self, exc: Exception) -> None:
         self.ok = False

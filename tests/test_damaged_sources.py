@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from newswatch import acquire
 from newswatch.config import load_config
+from newswatch.models import Feed
 from newswatch.pipeline import Runtime, run_cycle
 from newswatch.report import SourceReport
 from tests.httpfixture import LocalHTTPServer, Reply
@@ -95,3 +97,38 @@ def test_cut_off_feed_keeps_its_finished_items_and_reports_the_damage(
     assert report.ok and report.items == 2
     (error,) = report.item_errors
     assert error.startswith(site.url("/feed")) and "damaged XML" in error
+
+
+def test_a_source_whose_pass_crashes_fails_alone(
+    tmp_path: Path, site: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug met while reading one source (here an unexpected KeyError from its feed's parser)
+    fails that source, with the error in its report, and the others are processed as usual."""
+    feed = "".join(
+        f"<item><title>S{n}</title><link>{site.url(f'/a/{n}')}</link></item>" for n in (0, 1)
+    )
+    site.route("/good.xml", Reply(body=f"<rss><channel>{feed}</channel></rss>".encode()))
+    site.route("/buggy.xml", Reply(body=b"<rss><channel></channel></rss>"))
+    real = acquire.read_feed
+
+    def read_feed(data: bytes, url: str, **kw: bool) -> Feed:
+        if url.endswith("/buggy.xml"):
+            raise KeyError("a bug")
+        return real(data, url, **kw)
+
+    monkeypatch.setattr(acquire, "read_feed", read_feed)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path}/nw.db\ndefaults:\n  per_host_delay: 0\n"
+        f"sources:\n  - name: buggy\n    feed: {site.url('/buggy.xml')}\n"
+        f"  - name: good\n    feed: {site.url('/good.xml')}\n"
+        "topics:\n  - name: harbour\n    any: [harbour]\n",
+        encoding="utf-8",
+    )
+    with Runtime.open(load_config(cfg)) as rt:
+        report = run_cycle(rt)
+    by_name = {s.source: s for s in report.sources}
+    assert not by_name["buggy"].ok
+    assert by_name["buggy"].error == "KeyError: 'a bug'"
+    assert by_name["good"].ok and by_name["good"].fetched == 2
+    assert {s.path for s in site.seen()} >= {"/a/0", "/a/1"}
