@@ -178,6 +178,15 @@ def _shown(text: str) -> str:
     return printable(text, 300)
 
 
+def _as_flow_run(flow: Callable[..., Any], **parameters: Any) -> int:
+    """Run `flow` as a flow run of the configured Prefect API, here, and print its report."""
+    from flows.lean import command_flow_run
+
+    with command_flow_run():
+        state = flow(**parameters, return_state=True)
+    return _print_report(_flow_report(state))
+
+
 def _flow_report(state: Any) -> RunReport | None:
     """The report a flow run ended with (Failed ones carry it too); an exception the flow raised
     is raised again here, so it exits 1 or 2 as it would in-process."""
@@ -218,12 +227,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     shard = parse_shard(args.shard)  # a bad form is a usage error before anything starts
     if _prefect_api():
-        from flows.lean import command_flow_run
         from flows.monitor import monitor
 
-        with command_flow_run():
-            state = monitor(config=args.config, shard=args.shard, return_state=True)
-        return _print_report(_flow_report(state))
+        return _as_flow_run(monitor, config=args.config, shard=args.shard)
     from newswatch.pipeline import Runtime, Steps, run_cycle
 
     with Runtime.open(config) as rt, _progress("monitoring"):
@@ -237,18 +243,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     plan = plan_backfill(config, args.since, args.until, args.sources, args.notify)
     if _prefect_api():
         from flows.backfill import backfill
-        from flows.lean import command_flow_run
 
-        with command_flow_run():
-            state = backfill(
-                config=args.config,
-                since=plan.since.isoformat(),  # relative ages counted from the command's time
-                until=plan.until.isoformat(),
-                sources=args.sources,
-                notify=plan.notify,
-                return_state=True,
-            )
-        return _print_report(_flow_report(state))
+        return _as_flow_run(
+            backfill,
+            config=args.config,
+            since=plan.since.isoformat(),  # relative ages counted from the command's time
+            until=plan.until.isoformat(),
+            sources=args.sources,
+            notify=plan.notify,
+        )
     with Runtime.open(config) as rt, _progress("backfilling"):
         return _print_report(run_backfill(rt, plan, Steps(on_source=_print_source)))
 
@@ -257,13 +260,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
     config = _config(args)
     if _prefect_api():
         from flows.digest import digest
-        from flows.lean import command_flow_run
 
-        with command_flow_run():
-            state = digest(
-                config=args.config, channel=args.channel, due_only=args.due_only, return_state=True
-            )
-        return _print_report(_flow_report(state))
+        return _as_flow_run(
+            digest, config=args.config, channel=args.channel, due_only=args.due_only
+        )
     from newswatch.pipeline import Runtime, run_digest
 
     with Runtime.open(config) as rt:
